@@ -1,0 +1,3 @@
+"""mixbook-desktop: a local-first photobook editor."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from mixbook_desktop.cli import main
+
+sys.exit(main())

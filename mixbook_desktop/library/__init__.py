@@ -1,0 +1,1 @@
+"""Reading photo files: content sniffing, EXIF, decoding, thumbnails, place names."""

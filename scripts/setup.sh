@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine for mixbook-desktop: system packages if missing, a virtual
+# environment at .venv, and every Python dependency at the versions in constraints.txt.
+# Safe to run again: it only reinstalls when pyproject.toml or constraints.txt changed.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+python="${PYTHON:-python3}"
+
+apt_install() {
+    if ! command -v apt-get >/dev/null; then
+        echo "setup: please install these system packages: $*" >&2
+        exit 1
+    fi
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "setup: installing system packages: $*" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v "$python" >/dev/null; then
+    apt_install python3 python3-venv
+fi
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "setup: mixbook-desktop needs Python 3.11 or newer ($("$python" --version) found)" >&2
+    exit 1
+fi
+# Debian and Ubuntu ship venv and ensurepip separately from Python itself.
+if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
+    apt_install python3-venv
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+stamp=.venv/.mixbook-setup
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -x .venv/bin/mixbook-desktop ]; then
+    echo "setup: installing Python dependencies into .venv" >&2
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
+    echo "$want" > "$stamp"
+fi
