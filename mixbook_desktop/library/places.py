@@ -30,10 +30,14 @@ def country_name(code: str) -> str:
 
 
 class PlaceNamer:
-    """Names places; the city table (a 0.5 s load) is read on the first lookup, not before."""
+    """Names places; the city table (a 0.5 s load) is read on first use or by `preload`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+
+    def preload(self) -> None:
+        """Load the city table on a background thread, while the caller does other work."""
+        threading.Thread(target=self.names, args=([(0.0, 0.0)],), daemon=True).start()
 
     def name(self, lat: float, lon: float) -> str | None:
         return self.names([(lat, lon)])[0]

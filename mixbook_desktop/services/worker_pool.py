@@ -93,9 +93,16 @@ class WorkerPool(Generic[T, R]):
             child.close()
             started.append(_Worker(process, parent))
         for worker in started:
-            # A worker that cannot even start (broken install) must not hang the run.
-            if not worker.conn.poll(_START_TIMEOUT) or worker.conn.recv()[0] != "ready":
-                raise RuntimeError("a decoder process failed to start")
+            # A worker that cannot even start (broken install, unguarded __main__) must fail
+            # the run with a reason instead of hanging it.
+            try:
+                ready = worker.conn.poll(_START_TIMEOUT) and worker.conn.recv()[0] == "ready"
+            except (EOFError, OSError):
+                ready = False
+            if not ready:
+                for other in started:
+                    other.process.kill()
+                raise RuntimeError(f"a decoder process failed to start (exit code {worker.process.exitcode})")
         return started
 
     def _replace(self, worker: _Worker) -> None:
