@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from mixbook_desktop.store.photos import PhotoStore
 from mixbook_desktop.store.project import Project, ProjectError
 
 # Human output to stdout; progress and diagnostics to stderr, so `--json` stays clean.
-out = Console(highlight=False, soft_wrap=True)
+# Piped output gets a wide fixed width so tables stay readable in files and logs.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -68,7 +70,8 @@ def _summary(report: ImportReport, book: Path) -> str:
     if report.count(Change.RELINKED):
         parts.append(f"{report.count(Change.RELINKED)} relinked")
     if report.skipped:
-        parts.append(f"{report.skipped} non-photo files skipped")
+        noun = "file" if report.skipped == 1 else "files"
+        parts.append(f"{report.skipped} non-photo {noun} skipped")
     return f"{book}: " + ", ".join(parts)
 
 
