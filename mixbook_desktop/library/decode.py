@@ -119,8 +119,8 @@ def decode(path: str, head: bytes) -> DecodedPhoto:
                 small = _to_srgb(small, icc if isinstance(icc, bytes) else None)
         except UnidentifiedImageError:
             raise BadImage(_reason_unidentified(kind, head)) from None
-        except (BadImage, PermissionError):
-            raise
+        except PermissionError:
+            raise  # reported as unreadable by probe_file, not as bad content
         except Exception as exc:  # decoders raise a zoo of types for hostile data
             raise BadImage(_reason_decode_failure(exc, kind)) from None
     for warning in caught:

@@ -13,7 +13,7 @@ from mixbook_desktop.core.photo import FileProbe, FileStatus
 from mixbook_desktop.library.decode import probe_file
 from mixbook_desktop.library.places import PlaceNamer
 from mixbook_desktop.library.scan import ScanStats, find_files
-from mixbook_desktop.services.worker_pool import WorkerPool
+from mixbook_desktop.services.worker_pool import WorkerPool, default_workers
 from mixbook_desktop.store.photos import PhotoStore
 from mixbook_desktop.store.project import Project
 
@@ -137,7 +137,7 @@ def import_paths(
             return FileProbe.failed(path, reason)
 
     pool: WorkerPool[str, FileProbe] = WorkerPool(
-        probe_file, failed, workers=min(workers or os.cpu_count() or 1, len(to_probe)), timeout=timeout
+        probe_file, failed, workers=min(workers or default_workers(), len(to_probe)), timeout=timeout
     )
     with pool:
         for probe in pool.map(to_probe):
