@@ -13,11 +13,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mixbook_desktop import __version__
+from mixbook_desktop.analysis import manifest
 from mixbook_desktop.core import paths
+from mixbook_desktop.services import catalog, people
+from mixbook_desktop.services.analysis import AnalysisReport, PhotoDone, analyze_book
 from mixbook_desktop.services.importer import Change, ImportReport, ImportResult, import_paths
 from mixbook_desktop.services.relink import relink_missing
-from mixbook_desktop.store.photos import PhotoStore
+from mixbook_desktop.store.analysis import AnalysisStore
 from mixbook_desktop.store.project import Project, ProjectError
+
+FACE_PACK_KEY = "analysis.face_pack"
 
 # Human output to stdout; progress and diagnostics to stderr, so `--json` stays clean.
 # Piped output gets a wide fixed width so tables stay readable in files and logs.
@@ -90,11 +95,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _photo_table(rows: list[dict[str, object]]) -> Table:
     table = Table(show_lines=False, pad_edge=False)
-    for column in ("file", "status", "size", "taken", "place", "camera"):
+    for column in ("file", "status", "size", "taken", "place", "camera", "description"):
         table.add_column(column, overflow="fold")
     for row in rows:
         if row["status"] == "error":
-            table.add_row(Path(str(row["file"])).name, "[red]error[/]", str(row["error"]), "", "", "")
+            table.add_row(Path(str(row["file"])).name, "[red]error[/]", str(row["error"]), "", "", "", "")
             continue
         camera = row["camera"]
         camera_text = " ".join(v for v in camera.values() if v) if isinstance(camera, dict) else ""
@@ -105,13 +110,14 @@ def _photo_table(rows: list[dict[str, object]]) -> Table:
             str(row["taken_at"] or ""),
             str(row["place"] or ""),
             camera_text,
+            str(row.get("description") or ""),
         )
     return table
 
 
 def cmd_photos(args: argparse.Namespace) -> int:
     with Project.open(args.book) as project:
-        rows = PhotoStore(project).listing()
+        rows = catalog.photo_listing(project)
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
@@ -130,6 +136,144 @@ def cmd_relink(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_analysis(book: Path, jobs: int | None, face_pack: Path | None = None) -> AnalysisReport:
+    if face_pack is not None:
+        err.print(f"faces from the InsightFace pack {face_pack}")
+    with Project.open(book) as project:
+        progress = Progress(
+            TextColumn("analysing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
+
+        def show(done: PhotoDone) -> None:
+            progress.advance(task)
+            for stage, reason in sorted(done.errors.items()):
+                out.print(f"[red]error[/]      {done.path}: {stage}: {reason}")
+
+        with progress:
+            task = progress.add_task("analyse", total=None)
+            report = analyze_book(
+                project,
+                on_done=show,
+                on_total=lambda n: progress.update(task, total=n),
+                workers=jobs,
+                face_pack=face_pack,
+            )
+    for problem in report.model_problems:
+        err.print(f"[red]model problem[/] {problem}")
+    failed = len({d.sha256 for d in report.failed})
+    noun = "photo" if len(report.done) == 1 else "photos"
+    out.print(
+        f"{book}: {len(report.done)} {noun} analysed, {failed} with errors, "
+        f"{report.people_placed} faces placed among people, {report.duplicate_groups} duplicate groups"
+    )
+    return report
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    # The pack is a setting of the book: later runs keep using it until it is changed.
+    with Project.open(args.book) as project:
+        settings = AnalysisStore(project)
+        if args.face_pack is not None:
+            pack = str(Path(args.face_pack).expanduser().absolute()) if args.face_pack else None
+            settings.set_setting(FACE_PACK_KEY, pack)
+        saved = settings.get_setting(FACE_PACK_KEY)
+    report = _run_analysis(args.book, args.jobs, Path(saved) if saved else None)
+    return 1 if report.model_problems and not report.done and not report.people_placed else 0
+
+
+def cmd_people(args: argparse.Namespace) -> int:
+    # With --json, stdout carries only the JSON; what each change did goes to stderr.
+    say = err.print if args.json else out.print
+    with Project.open(args.book) as project:
+        try:
+            if args.threshold is not None:
+                people.set_threshold(project, args.threshold)
+                say(f"people threshold set to {args.threshold:g}; run with --recluster to apply it")
+            if args.name:
+                person = people.name(project, args.name[0], args.name[1])
+                say(f"person {person.id} is now called {person.name!r}")
+            if args.merge:
+                person = people.merge(project, args.merge[0], args.merge[1])
+                say(f"merged into person {person.id} ({person.name or 'unnamed'})")
+            if args.split is not None:
+                person = people.split(project, args.split)
+                say(f"face {args.split} is now person {person.id}")
+            for ref in args.hide or []:
+                person = people.hide(project, ref, True)
+                say(f"person {person.id} hidden")
+            for ref in args.unhide or []:
+                person = people.hide(project, ref, False)
+                say(f"person {person.id} shown again")
+            if args.recluster:
+                placed = people.recluster(project)
+                say(f"re-clustered: {placed} faces placed; your names, merges, splits and hides kept")
+        except people.PeopleError as exc:
+            err.print(f"mixbook-desktop: {exc}")
+            return 1
+        everyone = people.listing(project)
+    if args.json:
+        print(json.dumps([p.as_json() for p in everyone], indent=2, ensure_ascii=False))
+        return 0
+    table = Table(pad_edge=False)
+    for column in ("person", "name", "faces", "photos", "hidden"):
+        table.add_column(column)
+    for p in everyone:
+        data = p.as_json()
+        table.add_row(
+            str(p.id),
+            p.name or "",
+            str(data["face_count"]),
+            str(data["photo_count"]),
+            "yes" if p.hidden else "",
+        )
+    out.print(table)
+    return 0
+
+
+def cmd_flagged(args: argparse.Namespace) -> int:
+    with Project.open(args.book) as project:
+        try:
+            for sha in args.allow or []:
+                catalog.set_moderation_override(project, sha, "allow")
+            for sha in args.block or []:
+                catalog.set_moderation_override(project, sha, "block")
+            for sha in args.reset or []:
+                catalog.set_moderation_override(project, sha, None)
+        except LookupError as exc:
+            err.print(f"mixbook-desktop: {exc}")
+            return 1
+        rows = catalog.flagged(project)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        out.print("no photo is flagged, waiting for review, or unchecked")
+    for row in rows:
+        mod = row["moderation"]
+        state = "flagged" if mod["flagged"] else (mod["level"] or mod["status"])
+        score = f"{mod['score']:.3f}" if mod["score"] is not None else "n/a"
+        extra = f" (you chose: {mod['override']})" if mod["override"] else ""
+        out.print(f"{state:<11} score {score}  {row['sha256'][:12]}  {row['file']}{extra}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    problems = 0
+    for name, state in manifest.status():
+        if state == "ok":
+            out.print(f"ok       {name}")
+        else:
+            problems += 1
+            out.print(f"[red]problem[/]  {state}")
+    return 1 if problems else 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     book: Path = args.book
     if args.fresh and book.exists():
@@ -137,9 +281,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             Path(f"{book}{suffix}").unlink(missing_ok=True)
     out.print(f"Demo book: {book}")
     report = _run_import(book, [str(paths.demo_photos_dir())], False, args.jobs)
-    with Project.open(book) as project:
-        out.print(_photo_table(PhotoStore(project).listing()))
     out.print(_summary(report, book))
+    with Project.open(book) as project:
+        saved = AnalysisStore(project).get_setting(FACE_PACK_KEY)
+    _run_analysis(book, args.jobs, Path(saved) if saved else None)
+    with Project.open(book) as project:
+        out.print(_photo_table(catalog.photo_listing(project)))
     out.print(f"Read it as JSON: mixbook-desktop photos {book} --json")
     return 0
 
@@ -160,6 +307,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("book", type=Path)
     p.add_argument("--json", action="store_true", help="print a JSON array, one object per file")
     p.set_defaults(run=cmd_photos)
+
+    p = sub.add_parser("analyze", help="analyse photos on this machine: faces, people, labels, ...")
+    p.add_argument("book", type=Path)
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument(
+        "--face-pack",
+        metavar="DIR",
+        help="an InsightFace pack (SCRFD + ArcFace ONNX) for this book's faces; '' for the bundled models",
+    )
+    p.set_defaults(run=cmd_analyze)
+
+    p = sub.add_parser("people", help="list, name, merge, split and hide the people in a book")
+    p.add_argument("book", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--name", nargs=2, metavar=("PERSON", "NAME"), help="name a person (number or name)")
+    p.add_argument("--merge", nargs=2, metavar=("A", "B"), help="move person A's faces into person B")
+    p.add_argument("--split", type=int, metavar="FACE", help="make face FACE a person of its own")
+    p.add_argument("--hide", action="append", metavar="PERSON", help="hide a person (repeatable)")
+    p.add_argument("--unhide", action="append", metavar="PERSON")
+    p.add_argument("--threshold", type=float, help="face distance under which faces are one person")
+    p.add_argument("--recluster", action="store_true", help="group again, keeping your decisions")
+    p.set_defaults(run=cmd_people)
+
+    p = sub.add_parser("flagged", help="photos flagged as objectionable, to review, or unchecked")
+    p.add_argument("book", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--allow", action="append", metavar="SHA256", help="use this photo although flagged")
+    p.add_argument("--block", action="append", metavar="SHA256", help="keep this photo out of the book")
+    p.add_argument("--reset", action="append", metavar="SHA256", help="forget your decision")
+    p.set_defaults(run=cmd_flagged)
+
+    p = sub.add_parser("models", help="check that every analysis model is present and intact")
+    p.set_defaults(run=cmd_models)
 
     p = sub.add_parser("relink", help="find moved photos by content under FOLDER")
     p.add_argument("book", type=Path)

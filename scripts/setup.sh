@@ -39,6 +39,9 @@ want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -x .venv/bin/mixbook-desktop ]; then
     echo "setup: installing Python dependencies into .venv" >&2
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
+    # The tests cover the optional InsightFace backend too, so its dependencies come along;
+    # insightface itself without its declared opencv-python (see pyproject.toml).
+    .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev,insightface]"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt --no-deps insightface
     echo "$want" > "$stamp"
 fi

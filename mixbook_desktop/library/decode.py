@@ -167,3 +167,34 @@ def probe_file(path: str) -> FileProbe:
     except PermissionError:
         return FileProbe(path, size, mtime_ns, sha256, None, "unreadable: permission denied")
     return FileProbe(path, size, mtime_ns, sha256, photo, None)
+
+
+def open_for_analysis(path: str, sha256: str, max_side: int) -> tuple[Image.Image, tuple[int, int]]:
+    """The photo upright in sRGB, long side at most `max_side`, and its full upright size.
+
+    The bytes are checked against the hash the photo was imported with, so results are never
+    attached to a photo whose file has since been replaced. Raises BadImage with the reason.
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise BadImage("original file not found (moved or deleted? use `relink`)") from None
+    except OSError as exc:
+        raise BadImage(f"unreadable: {exc.strerror or exc}") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise BadImage("the file changed since it was imported; import it again")
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            swaps = im.getexif().get(0x0112) in _SWAPS_AXES
+            full = (im.height, im.width) if swaps else (im.width, im.height)
+            icc = im.info.get("icc_profile")
+            # draft() wants the target box in the stored orientation to pick a 1/2..1/8 scale.
+            fit = min(1.0, max_side / max(im.size))
+            im.draft("RGB", (max(1, int(im.width * fit)), max(1, int(im.height * fit))))
+            im.load()
+            upright = ImageOps.exif_transpose(im)
+            upright.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+            return _to_srgb(upright, icc if isinstance(icc, bytes) else None), full
+    except (UnidentifiedImageError, OSError, ValueError, MemoryError, Image.DecompressionBombError) as exc:
+        raise BadImage(_reason_decode_failure(exc, sniff.describe(data[: sniff.HEAD_BYTES]))) from None

@@ -23,9 +23,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _serve(fn: Callable[[Any], Any], conn: Connection) -> None:
+def _serve(fn: Callable[[Any], Any], conn: Connection, start: Callable[[], None] | None) -> None:
     # The parent is what interrupts a run; a Ctrl-C must not also kill workers mid-write.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if start is not None:
+        start()
     try:
         conn.send(("ready", None))  # imports done: deadlines may start counting now
     except (BrokenPipeError, OSError):
@@ -74,8 +76,14 @@ class WorkerPool(Generic[T, R]):
         on_failure: Callable[[T, str], R],
         workers: int | None = None,
         timeout: float = 10.0,
+        start: Callable[[], None] | None = None,
+        what: str = "decoder",
     ) -> None:
+        """`start` runs once in each worker before it takes items (e.g. loading models);
+        `what` names the workers in failure reasons."""
         self._fn = fn
+        self._start = start
+        self._what = what
         self._on_failure = on_failure
         self._size = workers or default_workers()
         self._timeout = timeout
@@ -88,7 +96,7 @@ class WorkerPool(Generic[T, R]):
         started: list[_Worker] = []
         for _ in range(count):
             parent, child = self._ctx.Pipe()
-            process = self._ctx.Process(target=_serve, args=(self._fn, child), daemon=True)
+            process = self._ctx.Process(target=_serve, args=(self._fn, child, self._start), daemon=True)
             process.start()
             child.close()
             started.append(_Worker(process, parent))
@@ -102,7 +110,9 @@ class WorkerPool(Generic[T, R]):
             if not ready:
                 for other in started:
                     other.process.kill()
-                raise RuntimeError(f"a decoder process failed to start (exit code {worker.process.exitcode})")
+                raise RuntimeError(
+                    f"a {self._what} process failed to start (exit code {worker.process.exitcode})"
+                )
         return started
 
     def _replace(self, worker: _Worker) -> None:
@@ -148,7 +158,7 @@ class WorkerPool(Generic[T, R]):
             try:
                 worker.conn.send(item)
             except (BrokenPipeError, OSError):
-                self._fail(run, worker, "the decoder process died")
+                self._fail(run, worker, f"the {self._what} process died")
 
     def _collect(self, run: _Run[T], busy: list[_Worker]) -> None:
         now = time.monotonic()
@@ -172,8 +182,7 @@ class WorkerPool(Generic[T, R]):
             elif time.monotonic() >= worker.deadline:
                 self._fail(run, worker, f"timed out after {self._timeout:g} s (file abandoned)")
 
-    @staticmethod
-    def _death_reason(worker: _Worker) -> str:
+    def _death_reason(self, worker: _Worker) -> str:
         worker.process.join(timeout=1)
         code = worker.process.exitcode
         if code is not None and code < 0:
@@ -181,8 +190,8 @@ class WorkerPool(Generic[T, R]):
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
-            return f"the decoder crashed on this file ({name})"
-        return "the decoder crashed on this file"
+            return f"the {self._what} crashed on this file ({name})"
+        return f"the {self._what} crashed on this file"
 
     def _fail(self, run: _Run[T], worker: _Worker, reason: str) -> None:
         assert worker.index is not None

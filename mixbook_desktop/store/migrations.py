@@ -47,6 +47,60 @@ MIGRATIONS: list[str] = [
         jpeg BLOB NOT NULL
     );
     """,
+    # 2: analysis results per stage, faces and the people they belong to, duplicate groups,
+    # per-book settings, and the user's moderation decisions.
+    """
+    CREATE TABLE analysis (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        stage TEXT NOT NULL,
+        version TEXT NOT NULL,
+        result TEXT,
+        error TEXT,
+        analysed_at TEXT NOT NULL,
+        PRIMARY KEY (photo_id, stage),
+        CHECK ((result IS NULL) != (error IS NULL))
+    );
+    CREATE TABLE people (
+        id INTEGER PRIMARY KEY,
+        name TEXT,
+        hidden INTEGER NOT NULL DEFAULT 0 CHECK (hidden IN (0, 1)),
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE faces (
+        id INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        x REAL NOT NULL,
+        y REAL NOT NULL,
+        w REAL NOT NULL,
+        h REAL NOT NULL,
+        score REAL NOT NULL,
+        landmarks TEXT NOT NULL,
+        embedding BLOB,
+        embedder TEXT,
+        emotions TEXT,
+        person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+        pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
+        UNIQUE (photo_id, idx)
+    );
+    CREATE INDEX faces_person ON faces(person_id);
+    CREATE TABLE face_rejections (
+        face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        PRIMARY KEY (face_id, person_id)
+    );
+    CREATE TABLE duplicates (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        group_id INTEGER NOT NULL,
+        best INTEGER NOT NULL CHECK (best IN (0, 1))
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ALTER TABLE photos ADD COLUMN moderation_override TEXT
+        CHECK (moderation_override IN ('allow', 'block'));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,1 @@
+"""On-device analysis: one small class per model, preprocessing as pure functions."""

@@ -1,0 +1,118 @@
+"""Analyse every photo of a book that is not analysed with the current models yet.
+
+Photos are analysed in worker processes (one per core, each with its own copy of the models),
+and each photo's results are committed in one transaction as soon as they arrive, so a kill
+loses at most the photos in flight and the next run resumes with the rest. People and duplicate
+groups are brought up to date at the end, from everything stored.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mixbook_desktop.analysis import manifest
+from mixbook_desktop.analysis.pipeline import stage_versions
+from mixbook_desktop.core.analysis import Stage
+from mixbook_desktop.services import analysis_worker, duplicates, people
+from mixbook_desktop.services.worker_pool import WorkerPool, default_workers
+from mixbook_desktop.store.analysis import AnalysisStore, PhotoToAnalyze
+from mixbook_desktop.store.project import Project
+
+# Per-photo ceiling. The slowest honest photo here (a 13-person group) takes ~3 s on one core.
+ANALYSIS_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class PhotoDone:
+    path: str
+    sha256: str
+    stages: frozenset[Stage]
+    errors: dict[Stage, str]  # stages that failed; every stage when the photo could not be read
+    faces: int | None
+
+
+@dataclass
+class AnalysisReport:
+    done: list[PhotoDone] = field(default_factory=list)
+    model_problems: list[str] = field(default_factory=list)
+    people_placed: int = 0
+    duplicate_groups: int = 0
+    cancelled: bool = False
+
+    @property
+    def failed(self) -> list[PhotoDone]:
+        return [d for d in self.done if d.errors]
+
+
+def analyze_book(
+    project: Project,
+    on_done: Callable[[PhotoDone], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
+    workers: int | None = None,
+    timeout: float = ANALYSIS_TIMEOUT_S,
+    face_pack: Path | None = None,
+) -> AnalysisReport:
+    """Run the pending analysis of `project`; `cancel` stops after the photo in hand.
+
+    `face_pack` is an InsightFace model-pack folder to find and identify faces with instead of
+    the bundled models; faces found before with other models are analysed again."""
+    report = AnalysisReport()
+    report.model_problems = [f"{name}: {problem}" for name, problem in manifest.status() if problem != "ok"]
+    try:
+        backend = analysis_worker.face_backend(str(face_pack) if face_pack else None)
+        versions = stage_versions(backend.embedder if backend is not None else None)
+    except manifest.ModelError as exc:
+        report.model_problems.append(str(exc))
+        return report
+    store = AnalysisStore(project)
+    jobs = store.pending(versions)
+    if on_total:
+        on_total(len(jobs))
+    if jobs:
+        count = min(workers or default_workers(), len(jobs))
+
+        def unreadable(job: PhotoToAnalyze, reason: str) -> analysis_worker.Outcome:
+            return analysis_worker.Outcome(job, None, reason)
+
+        pool: WorkerPool[PhotoToAnalyze, analysis_worker.Outcome] = WorkerPool(
+            analysis_worker.analyze_one,
+            unreadable,
+            workers=count,
+            timeout=timeout,
+            start=functools.partial(analysis_worker.start, str(face_pack) if face_pack else None),
+            what="analysis worker",
+        )
+        with pool:
+            for outcome in pool.map(jobs):
+                job = outcome.job
+                if outcome.analysis is None:
+                    reason = outcome.error or "analysis failed"
+                    store.save_failure(job, versions, reason)
+                    done = PhotoDone(
+                        job.path, job.sha256, job.stages, dict.fromkeys(job.stages, reason), None
+                    )
+                else:
+                    store.save(job, versions, outcome.analysis)
+                    faces = outcome.analysis.faces
+                    done = PhotoDone(
+                        job.path,
+                        job.sha256,
+                        job.stages,
+                        dict(outcome.analysis.errors),
+                        len(faces) if faces is not None else None,
+                    )
+                report.done.append(done)
+                if on_done:
+                    on_done(done)
+                if cancel is not None and cancel.is_set():
+                    report.cancelled = True
+                    break
+    # Cheap and book-wide: always brought up to date, also after a cancel.
+    report.people_placed = people.cluster(project)
+    report.duplicate_groups = len({g for g, _ in duplicates.regroup(project).values()})
+    return report
