@@ -42,6 +42,15 @@ def local_rows() -> list[tuple[Path, dict[str, str]]]:
     return rows
 
 
+@pytest.fixture(scope="session")
+def demo_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled demo photos imported and analysed through the CLI, once per session.
+    Tests that change it work on a copy (tests.analysis_support.copy_book)."""
+    from tests.analysis_support import analysed_demo
+
+    return analysed_demo(tmp_path_factory.mktemp("demo"))
+
+
 @pytest.fixture
 def book(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "test.mbook"

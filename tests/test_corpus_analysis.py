@@ -1,0 +1,86 @@
+"""The whole development corpus (../shared/photos): analysis against the manifest's ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.analysis_support import by_name
+from tests.conftest import photos_json, read_manifest, run_cli
+
+FACE_COUNTS = {
+    "skimage__astronaut.png": 1,
+    "maxpose__Pilots.jpg": 3,
+    "maxemotion__group.jpeg": 5,
+    "maxemotion__happy-baby.jpeg": 1,
+    "maxemotion__angry.jpg": 1,
+    "maxemotion__surprised.jpeg": 1,
+    "exifpy__sony-d700.jpg": 2,
+    "pillow__hopper_orientation_3.jpg": 1,
+    "pillow__hopper_orientation_6.jpg": 1,
+    "pillow__hopper_orientation_8.jpg": 1,
+    "skimage__chelsea.png": 0,
+    "skimage__coffee.png": 0,
+    "maxinception__pizza.jpg": 0,
+    "maxinception__dog.jpg": 0,
+    "orient__Landscape_0.jpg": 0,
+    "orient__Landscape_6.jpg": 0,
+    "exifpy__11-tests.jpg": 0,
+    "maxscene__paris.jpg": 0,
+    "maxcaption__surfing.jpg": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def corpus_rows(shared_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    book = tmp_path_factory.mktemp("corpus") / "corpus.mbook"
+    run_cli("import", str(book), str(shared_corpus), timeout=900)
+    done = run_cli("analyze", str(book), timeout=1800)
+    assert "0 with errors" in done.stdout, done.stdout
+    return by_name(photos_json(book))
+
+
+@pytest.mark.parametrize(("name", "count"), sorted(FACE_COUNTS.items()))
+def test_face_counts(corpus_rows: dict[str, dict[str, Any]], name: str, count: int) -> None:
+    assert len(corpus_rows[name]["faces"]) == count
+
+
+def test_no_photo_of_the_corpus_is_flagged(
+    corpus_rows: dict[str, dict[str, Any]], shared_corpus: Path
+) -> None:
+    expected_safe = {r["filename"] for r in read_manifest(shared_corpus / "MANIFEST.tsv")}
+    for name, row in corpus_rows.items():
+        if row["status"] != "ok":
+            continue
+        assert name in expected_safe
+        assert row["moderation"]["flagged"] is False, (name, row["moderation"])
+
+
+def test_rotated_portraits_are_one_person(corpus_rows: dict[str, dict[str, Any]]) -> None:
+    people = {corpus_rows[f"pillow__hopper_orientation_{n}.jpg"]["faces"][0]["person"] for n in (3, 6, 8)}
+    assert len(people) == 1
+
+
+def test_smiles_food_and_animals(corpus_rows: dict[str, dict[str, Any]]) -> None:
+    def tags(name: str) -> set[str]:
+        return {lb["name"] for lb in corpus_rows[name]["labels"]}
+
+    assert corpus_rows["skimage__astronaut.png"]["faces"][0]["emotion"] == "HAPPY"
+    assert corpus_rows["maxemotion__happy-baby.jpeg"]["faces"][0]["emotion"] == "HAPPY"
+    assert tags("skimage__coffee.png") & {"food", "drink"}
+    assert tags("maxinception__pizza.jpg") & {"food", "drink"}
+    assert {"cat", "animal"} <= tags("skimage__chelsea.png")
+    assert {"dog", "animal"} <= tags("maxinception__dog.jpg")
+
+
+def test_hostile_files_are_errors_not_crashes(
+    corpus_rows: dict[str, dict[str, Any]], shared_corpus: Path
+) -> None:
+    for row in read_manifest(shared_corpus / "MANIFEST.tsv"):
+        got = corpus_rows.get(row["filename"])
+        if got is None or got["status"] == "error":
+            continue  # refused at import with a reason (the import tests check those)
+        assert got["analysed"], row["filename"]
+        assert got["analysis_error"] is None, (row["filename"], got["analysis_error"])
