@@ -30,17 +30,21 @@ out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty()
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _progress(label: str) -> Progress:
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
 def _run_import(book: Path, sources: Sequence[str], as_json: bool, jobs: int | None) -> ImportReport:
     with Project.open(book, create=True) as project:
-        progress = Progress(
-            TextColumn("importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        )
+        progress = _progress("importing")
 
         def show(result: ImportResult) -> None:
             progress.advance(task)
@@ -140,15 +144,7 @@ def _run_analysis(book: Path, jobs: int | None, face_pack: Path | None = None) -
     if face_pack is not None:
         err.print(f"faces from the InsightFace pack {face_pack}")
     with Project.open(book) as project:
-        progress = Progress(
-            TextColumn("analysing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        )
+        progress = _progress("analysing")
 
         def show(done: PhotoDone) -> None:
             progress.advance(task)

@@ -14,7 +14,6 @@ it declares `opencv-python`, whose bundled Qt clashes with PySide6's, so OpenCV 
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import warnings
 from pathlib import Path
@@ -25,7 +24,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from mixbook_desktop.analysis.faces import Detection
-from mixbook_desktop.analysis.manifest import ModelError
+from mixbook_desktop.analysis.manifest import ModelError, file_sha256
 
 INSTALL = (
     "pip install --no-deps insightface==2.1 && "
@@ -41,14 +40,6 @@ KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_right", "mouth_lef
 DET_SIZE = 640
 DET_THRESHOLD = 0.5
 EMBEDDING_SIZE = 512
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _names(paths: list[Path]) -> str:
@@ -139,7 +130,7 @@ class InsightFaceBackend:
                 "which ArcFace needs to align a face; use a keypoint detector such as det_10g.onnx"
             )
         detector.det_thresh = self.det_threshold
-        self._embedder = f"arcface:{_sha256(rec_path)[:12]}+scrfd:{_sha256(det_path)[:12]}"
+        self._embedder = f"arcface:{file_sha256(rec_path)[:12]}+scrfd:{file_sha256(det_path)[:12]}"
         self.detector_path, self.recognizer_path = det_path, rec_path
         self.recognizer_model, self._face_align = recognizer, face_align
         self.detector_model = detector

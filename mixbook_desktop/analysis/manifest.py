@@ -91,7 +91,7 @@ def _locate(model: ModelSpec) -> Path:
     return Path(next(iter(found.submodule_search_locations))) / model.file
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -102,7 +102,7 @@ def _sha256(path: Path) -> str:
 @cache
 def _verified(path: Path, size: int, mtime_ns: int, expected: str) -> bool:
     # Keyed by size and mtime: each process hashes a file once, and again only if it changed.
-    return _sha256(path) == expected
+    return file_sha256(path) == expected
 
 
 def resolve(name: str) -> tuple[ModelSpec, Path]:
