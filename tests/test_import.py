@@ -6,6 +6,7 @@ import io
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
@@ -20,13 +21,13 @@ from tests.expectations import check_against_manifest, expects_error
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, object]]]:
+def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
     book = tmp_path_factory.mktemp("book") / "local.mbook"
     run_cli("import", str(book), str(FIXTURE_PHOTOS), str(DEMO_PHOTOS))
     return book, photos_json(book)
 
 
-def test_every_file_has_exactly_one_result(imported: tuple[Path, list[dict[str, object]]]) -> None:
+def test_every_file_has_exactly_one_result(imported: tuple[Path, list[dict[str, Any]]]) -> None:
     _, rows = imported
     files = [str(p.resolve()) for p in sorted(FIXTURE_PHOTOS.iterdir())]
     files += [str(p.resolve()) for p in sorted(DEMO_PHOTOS.iterdir()) if p.suffix != ".md"]
@@ -38,7 +39,7 @@ def test_every_file_has_exactly_one_result(imported: tuple[Path, list[dict[str, 
             assert "\n" not in str(row["error"]) and len(str(row["error"])) < 200
 
 
-def test_exif_matches_the_manifest(imported: tuple[Path, list[dict[str, object]]]) -> None:
+def test_exif_matches_the_manifest(imported: tuple[Path, list[dict[str, Any]]]) -> None:
     _, rows = imported
     by_file = {Path(str(r["file"])).name: r for r in rows}
     problems: list[str] = []
@@ -69,7 +70,7 @@ def test_exif_matches_the_manifest(imported: tuple[Path, list[dict[str, object]]
     ],
 )
 def test_hostile_files_are_errors_with_a_reason(
-    imported: tuple[Path, list[dict[str, object]]], name: str, reason: str
+    imported: tuple[Path, list[dict[str, Any]]], name: str, reason: str
 ) -> None:
     _, rows = imported
     (row,) = [r for r in rows if Path(str(r["file"])).name == name]
@@ -78,7 +79,7 @@ def test_hostile_files_are_errors_with_a_reason(
 
 
 def test_content_is_sniffed_and_identical_content_is_one_photo(
-    imported: tuple[Path, list[dict[str, object]]],
+    imported: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     _, rows = imported
     by_name = {Path(str(r["file"])).name: r for r in rows}
@@ -95,7 +96,7 @@ def test_content_is_sniffed_and_identical_content_is_one_photo(
     assert by_name["pillow__frozenpond.mpo"]["format"] == "MPO"
 
 
-def test_places_are_named_offline(imported: tuple[Path, list[dict[str, object]]]) -> None:
+def test_places_are_named_offline(imported: tuple[Path, list[dict[str, Any]]]) -> None:
     _, rows = imported
     by_name = {Path(str(r["file"])).name: r for r in rows}
     assert by_name["exifpy__iphone_hdr_YES.jpg"]["place"] == "Moncloa-Aravaca, Madrid, Spain"
@@ -103,14 +104,14 @@ def test_places_are_named_offline(imported: tuple[Path, list[dict[str, object]]]
     assert by_name["maxscene__paris.jpg"]["place"] is None  # no GPS, no guess
 
 
-def test_broken_values_become_null_with_a_warning(imported: tuple[Path, list[dict[str, object]]]) -> None:
+def test_broken_values_become_null_with_a_warning(imported: tuple[Path, list[dict[str, Any]]]) -> None:
     _, rows = imported
     by_name = {Path(str(r["file"])).name: r for r in rows}
     bogus = by_name["pillow__exif_gps.jpg"]  # GPS without references, a date in 2099
     assert bogus["status"] == "ok"
     assert bogus["gps"] is None and bogus["taken_at"] is None
-    assert any("impossible date" in w for w in bogus["warnings"])  # type: ignore[attr-defined]
-    assert any("GPS" in w for w in bogus["warnings"])  # type: ignore[attr-defined]
+    assert any("impossible date" in w for w in bogus["warnings"])
+    assert any("GPS" in w for w in bogus["warnings"])
     assert by_name["orient__Landscape_0.jpg"]["orientation"] is None
 
 
@@ -128,7 +129,7 @@ def _difference(a: Image.Image, b: Image.Image) -> float:
     return float(ImageStat.Stat(diff).mean[0])
 
 
-def test_thumbnails_are_upright(imported: tuple[Path, list[dict[str, object]]]) -> None:
+def test_thumbnails_are_upright(imported: tuple[Path, list[dict[str, Any]]]) -> None:
     book, _ = imported
     # Each set shows the same picture stored under different EXIF orientations: once upright,
     # all thumbnails must look alike; a wrong rotation or mirror makes them differ strongly.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -34,7 +35,7 @@ from PIL import Image, ImageDraw
 from mixbook_desktop.analysis.faces import Detection
 from mixbook_desktop.analysis.insightface_backend import KEYPOINT_NAMES, InsightFaceBackend
 from mixbook_desktop.analysis.manifest import ModelError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, photos_json, run_cli
 
 STRIDES = (8, 16, 32)
 FACE_STRIDE = 32  # the only stride whose score can pass the threshold
@@ -397,3 +398,47 @@ def test_imports_wait_for_load_and_nothing_touches_the_network(pack: Path, tmp_p
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("1 (1, 512) arcface:")
     assert not log.exists(), log.read_text()
+
+
+def test_analyze_with_a_pack_from_the_command_line(pack: Path, tmp_path: Path, book: Path) -> None:
+    """The pack is a setting of the book: chosen once, kept by later runs, cleared with ''."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    # Two photos of the same "face" (a red square) and one with a blue square (no face).
+    photo((1280, 960), [(3, 2, RED)]).save(folder / "a.png")
+    photo((1280, 960), [(3, 2, RED), (10, 5, BLUE)]).save(folder / "b.png")
+    photo((1280, 960), [(6, 4, BLUE)]).save(folder / "c.png")
+    run_cli("import", str(book), str(folder))
+
+    first = run_cli("analyze", str(book), "--face-pack", str(pack), "--jobs", "1")
+    assert f"faces from the InsightFace pack {pack}" in first.stderr
+    rows = {Path(str(r["file"])).name: r for r in photos_json(book)}
+    assert rows.keys() == {"a.png", "b.png", "c.png"}
+    assert all(r["analysis_error"] is None for r in rows.values()), rows
+    assert [len(rows[n]["faces"]) for n in ("a.png", "b.png", "c.png")] == [1, 1, 0]
+    face_a = rows["a.png"]["faces"][0]
+    x0, y0, x1, y1 = expected(3, 2)[0] / np.array([1280, 960, 1280, 960])
+    assert face_a["box"] == pytest.approx([x0, y0, x1 - x0, y1 - y0], abs=2e-3)
+    # Same content, same ArcFace vector: one person across both photos.
+    assert face_a["person"] is not None
+    assert face_a["person"] == rows["b.png"]["faces"][0]["person"]
+    people = json.loads(run_cli("people", str(book), "--json").stdout)
+    assert [(p["face_count"], p["photo_count"]) for p in people] == [(2, 2)], people
+
+    again = run_cli("analyze", str(book))  # no flag: the book's pack is still the one in use
+    assert "faces from the InsightFace pack" in again.stderr
+    assert "0 photos analysed" in again.stdout
+
+    back = run_cli("analyze", str(book), "--face-pack", "")
+    assert "InsightFace" not in back.stderr
+    assert "3 photos analysed" in back.stdout  # faces found again with the bundled models
+    assert all(not r["faces"] for r in photos_json(book))  # BlazeFace sees no face in a square
+
+
+def test_analyze_names_a_pack_that_cannot_be_used(tmp_path: Path, book: Path) -> None:
+    photo((640, 480), []).save(tmp_path / "x.png")
+    run_cli("import", str(book), str(tmp_path / "x.png"))
+    done = run_cli("analyze", str(book), "--face-pack", str(tmp_path / "nowhere"), check=False)
+    assert done.returncode == 1
+    assert "nowhere" in done.stderr and "not found" in done.stderr
+    assert done.stderr.count("\n") <= 3, done.stderr  # a message, not a traceback

@@ -61,7 +61,7 @@ def test_project_from_a_newer_version_is_refused(book: Path) -> None:
 
 def test_migration_moves_forward_keeps_data_and_a_backup(book: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Project.open(book, create=True) as project:
-        project.db["photos"].insert(
+        project.db.table("photos").insert(
             {"sha256": "a" * 64, "format": "JPEG", "width": 1, "height": 1, "imported_at": "now"}
         )
     step = "ALTER TABLE photos ADD COLUMN rating INTEGER NOT NULL DEFAULT 0;"

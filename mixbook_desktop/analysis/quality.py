@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 from numpy.typing import NDArray
 from PIL import Image
 
 from mixbook_desktop.core.analysis import Quality
 
-VERSION = "q1"
+VERSION = "q2"
 # Sharpness is judged at a fixed size so that it does not depend on the camera's resolution.
 _SHARPNESS_SIDE = 640
 _GRID = 4
@@ -19,10 +18,21 @@ _HALF_SHARP = 120.0
 _DARK, _BRIGHT = 0.02, 0.98
 
 
-def _gray(image: Image.Image, side: int) -> NDArray[np.float32]:
+def _gray(image: Image.Image, side: int) -> Image.Image:
     small = image.convert("L")
     small.thumbnail((side, side), Image.Resampling.BILINEAR)
-    return np.asarray(small, dtype=np.float32) / 255.0
+    return small
+
+
+def _dct_matrix(n: int) -> NDArray[np.float64]:
+    # Orthonormal DCT-II basis: dct(x) == M @ x, so a 2-D DCT is M @ X @ M.T.
+    k = np.arange(n)[:, None]
+    m: NDArray[np.float64] = np.cos(np.pi * (2 * np.arange(n)[None, :] + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    m[0] /= np.sqrt(2.0)
+    return m
+
+
+_DCT32 = _dct_matrix(32)
 
 
 def sharpness(gray: NDArray[np.float32]) -> float:
@@ -45,8 +55,9 @@ def sharpness(gray: NDArray[np.float32]) -> float:
 
 def phash(image: Image.Image) -> str:
     """64-bit DCT perceptual hash: the signs of the lowest frequencies against their median."""
-    small = image.convert("L").resize((32, 32), Image.Resampling.LANCZOS)
-    coeffs = scipy.fft.dctn(np.asarray(small, dtype=np.float64), norm="ortho")[:8, :8]
+    small = image.convert("L").resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    pixels = np.asarray(small, dtype=np.float64)
+    coeffs = (_DCT32 @ pixels @ _DCT32.T)[:8, :8]
     flat = coeffs.flatten()
     bits = flat > np.median(flat[1:])  # the DC term would dominate the median
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
@@ -57,7 +68,8 @@ def hamming(a: str, b: str) -> int:
 
 
 def assess(image: Image.Image, original_size: tuple[int, int]) -> Quality:
-    gray = _gray(image, _SHARPNESS_SIDE)
+    small = _gray(image, _SHARPNESS_SIDE)
+    gray = np.asarray(small, dtype=np.float32) / 255.0
     sharp = sharpness(gray)
     mean = float(gray.mean()) if gray.size else 0.0
     dark = float((gray <= _DARK).mean()) if gray.size else 0.0
@@ -74,5 +86,5 @@ def assess(image: Image.Image, original_size: tuple[int, int]) -> Quality:
         bright_clip=round(bright, 4),
         megapixels=round(megapixels, 2),
         score=round(score, 4),
-        phash=phash(image),
+        phash=phash(small),
     )

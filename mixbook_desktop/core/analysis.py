@@ -114,3 +114,14 @@ class PhotoAnalysis:
     moderation: Moderation | None = None
     quality: Quality | None = None
     errors: dict[Stage, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PhotoToAnalyze:
+    """One photo's pending work, as handed to an analysis worker process."""
+
+    photo_id: int
+    sha256: str
+    path: str
+    stages: frozenset[Stage]
+    known_faces: tuple[Box, ...] | None  # for emotions without re-detection

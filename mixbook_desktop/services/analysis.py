@@ -16,10 +16,10 @@ from pathlib import Path
 
 from mixbook_desktop.analysis import manifest
 from mixbook_desktop.analysis.pipeline import stage_versions
-from mixbook_desktop.core.analysis import Stage
+from mixbook_desktop.core.analysis import PhotoToAnalyze, Stage
 from mixbook_desktop.services import analysis_worker, duplicates, people
 from mixbook_desktop.services.worker_pool import WorkerPool, default_workers
-from mixbook_desktop.store.analysis import AnalysisStore, PhotoToAnalyze
+from mixbook_desktop.store.analysis import AnalysisStore
 from mixbook_desktop.store.project import Project
 
 # Per-photo ceiling. The slowest honest photo here (a 13-person group) takes ~3 s on one core.

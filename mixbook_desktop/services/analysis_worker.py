@@ -7,9 +7,8 @@ from pathlib import Path
 
 from mixbook_desktop.analysis.face_backend import FaceBackend
 from mixbook_desktop.analysis.pipeline import Analyzer
-from mixbook_desktop.core.analysis import PhotoAnalysis
+from mixbook_desktop.core.analysis import PhotoAnalysis, PhotoToAnalyze
 from mixbook_desktop.library.decode import BadImage, open_for_analysis
-from mixbook_desktop.store.analysis import PhotoToAnalyze
 
 # No model needs more: BlazeFace's tiles are cut at this size, the classifiers use 224 px and
 # a face needs ~150 px for its embedding. JPEGs decode at 1/2-1/8 scale towards it.

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from mixbook_desktop.core.analysis import Box, FaceFound, PhotoAnalysis, Stage
+from mixbook_desktop.core.analysis import Box, FaceFound, PhotoAnalysis, PhotoToAnalyze, Stage
 from mixbook_desktop.store.project import Project
 
 # A re-detected face that overlaps an old one this much is the same face: it keeps its id,
@@ -17,15 +17,6 @@ _SAME_FACE_IOU = 0.5
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class PhotoToAnalyze:
-    photo_id: int
-    sha256: str
-    path: str
-    stages: frozenset[Stage]
-    known_faces: tuple[Box, ...] | None  # for emotions without re-detection
 
 
 @dataclass(frozen=True)
