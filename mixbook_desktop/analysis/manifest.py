@@ -121,10 +121,10 @@ def resolve(name: str) -> tuple[ModelSpec, Path]:
     return model, path
 
 
-def status() -> list[tuple[str, str]]:
-    """(model, 'ok' or the problem) for every model in the manifest."""
+def status(tasks: set[str] | None = None) -> list[tuple[str, str]]:
+    """(model, 'ok' or the problem) for every model in the manifest, or those of `tasks`."""
     try:
-        names = list(manifest())
+        names = [name for name, spec in manifest().items() if tasks is None or spec.task in tasks]
     except ModelError as exc:
         return [("manifest", str(exc))]
     out: list[tuple[str, str]] = []

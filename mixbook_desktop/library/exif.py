@@ -335,3 +335,46 @@ def read_exif(path: str, pillow_exif: Image.Exif | None) -> ExifFacts:
             warnings=tuple(warnings) + facts.warnings,
         )
     return facts
+
+
+# Text fields a person may have written into a photo: (label for the model, tag, IFD).
+_TEXT_TAGS = [
+    ("title written in the photo", 0x9C9B, None),  # XPTitle, UTF-16LE
+    ("description written in the photo", 0x010E, None),  # ImageDescription
+    ("comment written in the photo", 0x9C9C, None),  # XPComment, UTF-16LE
+    ("comment written in the photo", 0x9286, 0x8769),  # UserComment, in the Exif IFD
+]
+
+
+def _decode_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value.strip("\x00 ").strip() or None
+    if isinstance(value, bytes):
+        # UserComment starts with an 8-byte charset name; XP* tags are UTF-16LE.
+        head = value[:8]
+        if head.startswith((b"ASCII", b"UNICODE", b"JIS", b"\x00\x00\x00")):
+            body = value[8:]
+            text = body.decode("utf-16" if head.startswith(b"UNICODE") else "latin-1", "replace")
+        else:
+            text = value.decode("utf-16-le", "replace")
+        return text.strip("\x00 ").strip() or None
+    if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+        return _decode_text(bytes(value))
+    return None
+
+
+def text_fields(path: str) -> list[tuple[str, str]]:
+    """The person-written text fields of a photo's EXIF, raw (callers clean them); [] when
+    the file cannot be read."""
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            found: list[tuple[str, str]] = []
+            for label, tag, ifd in _TEXT_TAGS:
+                value = exif.get_ifd(ifd).get(tag) if ifd else exif.get(tag)
+                text = _decode_text(value)
+                if text and all(text != t for _, t in found):
+                    found.append((label, text))
+            return found
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return []

@@ -24,6 +24,15 @@ from mixbook_desktop.store.project import Project
 
 # Per-photo ceiling. The slowest honest photo here (a 13-person group) takes ~3 s on one core.
 ANALYSIS_TIMEOUT_S = 120.0
+# The manifest's tasks analysis runs; a missing caption model is not an analysis problem.
+ANALYSIS_TASKS = {
+    "face_detection",
+    "face_landmarks",
+    "face_embedding",
+    "facial_expression",
+    "image_labels",
+    "moderation",
+}
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,9 @@ def analyze_book(
     `face_pack` is an InsightFace model-pack folder to find and identify faces with instead of
     the bundled models; faces found before with other models are analysed again."""
     report = AnalysisReport()
-    report.model_problems = [f"{name}: {problem}" for name, problem in manifest.status() if problem != "ok"]
+    report.model_problems = [
+        f"{name}: {problem}" for name, problem in manifest.status(ANALYSIS_TASKS) if problem != "ok"
+    ]
     try:
         backend = analysis_worker.face_backend(str(face_pack) if face_pack else None)
         versions = stage_versions(backend.embedder if backend is not None else None)

@@ -6,8 +6,10 @@ from typing import Any
 
 from mixbook_desktop.analysis.moderation import level
 from mixbook_desktop.core.analysis import Emotion, ModerationLevel, Stage
+from mixbook_desktop.core.captions import Source
 from mixbook_desktop.core.describe import describe
 from mixbook_desktop.store.analysis import AnalysisStore, StoredFace
+from mixbook_desktop.store.captions import CaptionStore, photo_target
 from mixbook_desktop.store.people import PeopleStore
 from mixbook_desktop.store.photos import PhotoStore
 from mixbook_desktop.store.project import Project
@@ -76,6 +78,7 @@ def photo_listing(project: Project) -> list[dict[str, Any]]:
         r["id"]: r["moderation_override"]
         for r in project.db.query("SELECT id, moderation_override FROM photos")
     }
+    captions = caption_view(project)
     for row in rows:
         photo_id = ids.get(row["sha256"]) if row["sha256"] else None
         if photo_id is None or row["status"] == "error":
@@ -144,6 +147,7 @@ def photo_listing(project: Project) -> list[dict[str, Any]]:
                 "best_in_group": group[1] if group else None,
                 "analysis_error": "; ".join(f"{k}: {v}" for k, v in sorted(errors.items())) or None,
                 "analysed": analysed,
+                "caption": captions.get(photo_target(photo_id)),
             }
         )
     return rows
@@ -168,3 +172,30 @@ def set_moderation_override(project: Project, sha256: str, decision: str | None)
     if len(matches) != 1:
         raise LookupError(f"{'no' if not matches else 'more than one'} photo matches {sha256!r}")
     store.set_moderation_override(matches[0], decision)
+
+
+def caption_view(project: Project) -> dict[str, dict[str, Any]]:
+    """What `photos --json` shows as `caption`, per target: the user's text when there is
+    one, else the newest suggestion, with the suggestion's alternatives."""
+    store = CaptionStore(project)
+    latest, mine = store.latest(), store.user_captions()
+    out: dict[str, dict[str, Any]] = {}
+    for target in set(latest) | set(mine):
+        s, own = latest.get(target), mine.get(target)
+        choices = [s.text, *s.alternatives] if s else []
+        if own is not None and own.text:
+            text, source = own.text, own.source or Source.USER
+        elif s is not None:
+            text, source = s.text, s.source
+        else:
+            text, source = None, None
+        out[target] = {
+            "text": text,
+            "source": source.value if source else None,
+            "tone": s.tone.value if s else None,
+            "alternatives": [c for c in choices if c != text],
+            "locked": bool(own and own.locked),
+            "suggested": s.text if s else None,
+            "note": s.note if s else None,
+        }
+    return out

@@ -101,6 +101,43 @@ MIGRATIONS: list[str] = [
     ALTER TABLE photos ADD COLUMN moderation_override TEXT
         CHECK (moderation_override IN ('allow', 'block'));
     """,
+    # 3: captions and titles. Suggestions are kept (newest wins) with their provenance; the
+    # user's own text lives apart, with its history, so no regeneration can touch it.
+    """
+    CREATE TABLE caption_suggestions (
+        id INTEGER PRIMARY KEY,
+        target TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('photo', 'book', 'chapter')),
+        tone TEXT NOT NULL,
+        text TEXT NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('model', 'template')),
+        alternatives TEXT NOT NULL,
+        candidates TEXT NOT NULL,
+        facts TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        model TEXT,
+        model_sha256 TEXT,
+        note TEXT,
+        round INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX caption_suggestions_target ON caption_suggestions(target, id);
+    CREATE TABLE captions (
+        target TEXT PRIMARY KEY,
+        text TEXT,
+        source TEXT CHECK (source IN ('model', 'template', 'user')),
+        locked INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1)),
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE caption_history (
+        id INTEGER PRIMARY KEY,
+        target TEXT NOT NULL,
+        action TEXT NOT NULL,
+        text TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX caption_history_target ON caption_history(target, id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
