@@ -16,7 +16,7 @@ from mixbook_desktop.captions.generator import Generated, Message, Sampling
 from mixbook_desktop.captions.llama_backend import LlamaCppGenerator
 from mixbook_desktop.captions.suggest import Cancelled, Settings, suggest
 from mixbook_desktop.core.captions import Facts, Rules, Source, TextKind, Tone
-from mixbook_desktop.services import caption_worker
+from mixbook_desktop.services import activity, caption_worker
 from mixbook_desktop.services.captions import collect_targets
 from mixbook_desktop.store.project import Project
 from tests.analysis_support import by_name, copy_book
@@ -283,7 +283,7 @@ def test_the_worker_unloads_when_idle_and_uses_one_thread_during_analysis() -> N
     chat: list[Message] = [{"role": "user", "content": "Say hello."}]
     unloaded = threading.Event()
     with caption_worker.CaptionWorker(make, idle_unload_s=0.2) as worker:
-        with caption_worker.analysis_running():
+        with activity.analysis_running():
             assert caption_worker.caption_threads() == 1
             out: Generated = worker.submit(lambda g: g.generate(chat, Sampling(max_tokens=4))).result()
             assert out.tokens >= 1 and made[0]._threads_set == 1

@@ -113,11 +113,6 @@ def span_words(stamps: Sequence[str | None], lat: float | None = None) -> tuple[
     return f"{first.year} to {last.year}", which
 
 
-def town(place: str | None) -> str | None:
-    """Places are stored as "Town, Region, Country"; a caption names the town."""
-    return place.split(",")[0].strip() if place else None
-
-
 def short_place(place: str | None) -> str | None:
     """ "Town, Country": enough to tell the model where, without the region's long name."""
     if not place:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 from mixbook_desktop.captions import validate
-from mixbook_desktop.captions.facts import town
 from mixbook_desktop.core.captions import TITLE_RULES, Facts, Rules, TextKind, Tone
+from mixbook_desktop.core.describe import town
 
 _NUMBERS = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 

@@ -235,11 +235,11 @@ def _inventions(text: str, folded: list[str], facts: Facts, known: set[str]) -> 
     # Names and places: capitalised words the facts do not contain. A sentence's first word
     # is capitalised anyway, so there only words that cannot be common ones count.
     unknown = []
+    title = facts.kind is not TextKind.PHOTO
     for match in _WORD.finditer(text):
         raw, word = match.group(), _fold(match.group())
         if not raw[:1].isupper() or raw == "I" or word in known or word in _MONTHS | _WEEKDAYS:
             continue
-        title = facts.kind is not TextKind.PHOTO
         opens = title or not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".!?:"
         common = word in _STARTERS or word in _THINGS or word in _PEOPLE or word in _DANGLING
         common = common or (title and word in _TITLE_WORDS)

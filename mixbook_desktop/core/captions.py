@@ -69,25 +69,6 @@ class Facts:
             "quoted": [list(q) for q in self.quoted],
         }
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Facts:
-        return cls(
-            kind=TextKind(data["kind"]),
-            when=data.get("when"),
-            season=data.get("season"),
-            place=data.get("place"),
-            people=tuple(data.get("people", ())),
-            face_count=int(data.get("face_count", 0)),
-            mood=data.get("mood"),
-            emotions=tuple(data.get("emotions", ())),
-            tags=tuple(data.get("tags", ())),
-            subjects=tuple(data.get("subjects", ())),
-            description=data.get("description"),
-            chapter=data.get("chapter"),
-            photo_count=int(data.get("photo_count", 1)),
-            quoted=tuple((str(a), str(b)) for a, b in data.get("quoted", ())),
-        )
-
 
 @dataclass(frozen=True)
 class Rules:

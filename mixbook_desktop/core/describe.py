@@ -92,8 +92,8 @@ def _when(taken_at: str | None) -> str | None:
     return stamp.strftime("%B %Y")
 
 
-def _where(place: str | None) -> str | None:
-    # Places are stored as "Town, Region, Country"; the town reads best in a sentence.
+def town(place: str | None) -> str | None:
+    """Places are stored as "Town, Region, Country"; the town reads best in a sentence."""
     return place.split(",")[0].strip() if place else None
 
 
@@ -132,7 +132,7 @@ def describe(
     parts = [subject]
     if setting:
         parts.append(setting)
-    where = _where(place)
+    where = town(place)
     if where:
         parts.append(f"near {where}")
     sentence = " ".join(parts)

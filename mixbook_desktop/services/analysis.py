@@ -17,7 +17,7 @@ from pathlib import Path
 from mixbook_desktop.analysis import manifest
 from mixbook_desktop.analysis.pipeline import stage_versions
 from mixbook_desktop.core.analysis import PhotoToAnalyze, Stage
-from mixbook_desktop.services import analysis_worker, duplicates, people
+from mixbook_desktop.services import activity, analysis_worker, duplicates, people
 from mixbook_desktop.services.worker_pool import WorkerPool, default_workers
 from mixbook_desktop.store.analysis import AnalysisStore
 from mixbook_desktop.store.project import Project
@@ -85,45 +85,58 @@ def analyze_book(
     if on_total:
         on_total(len(jobs))
     if jobs:
-        count = min(workers or default_workers(), len(jobs))
-
-        def unreadable(job: PhotoToAnalyze, reason: str) -> analysis_worker.Outcome:
-            return analysis_worker.Outcome(job, None, reason)
-
-        pool: WorkerPool[PhotoToAnalyze, analysis_worker.Outcome] = WorkerPool(
-            analysis_worker.analyze_one,
-            unreadable,
-            workers=count,
-            timeout=timeout,
-            start=functools.partial(analysis_worker.start, str(face_pack) if face_pack else None),
-            what="analysis worker",
-        )
-        with pool:
-            for outcome in pool.map(jobs):
-                job = outcome.job
-                if outcome.analysis is None:
-                    reason = outcome.error or "analysis failed"
-                    store.save_failure(job, versions, reason)
-                    done = PhotoDone(
-                        job.path, job.sha256, job.stages, dict.fromkeys(job.stages, reason), None
-                    )
-                else:
-                    store.save(job, versions, outcome.analysis)
-                    faces = outcome.analysis.faces
-                    done = PhotoDone(
-                        job.path,
-                        job.sha256,
-                        job.stages,
-                        dict(outcome.analysis.errors),
-                        len(faces) if faces is not None else None,
-                    )
-                report.done.append(done)
-                if on_done:
-                    on_done(done)
-                if cancel is not None and cancel.is_set():
-                    report.cancelled = True
-                    break
+        with activity.analysis_running():
+            _analyze(store, jobs, versions, report, on_done, cancel, workers, timeout, face_pack)
     # Cheap and book-wide: always brought up to date, also after a cancel.
     report.people_placed = people.cluster(project)
     report.duplicate_groups = len({g for g, _ in duplicates.regroup(project).values()})
     return report
+
+
+def _analyze(
+    store: AnalysisStore,
+    jobs: list[PhotoToAnalyze],
+    versions: dict[Stage, str],
+    report: AnalysisReport,
+    on_done: Callable[[PhotoDone], None] | None,
+    cancel: threading.Event | None,
+    workers: int | None,
+    timeout: float,
+    face_pack: Path | None,
+) -> None:
+    count = min(workers or default_workers(), len(jobs))
+
+    def unreadable(job: PhotoToAnalyze, reason: str) -> analysis_worker.Outcome:
+        return analysis_worker.Outcome(job, None, reason)
+
+    pool: WorkerPool[PhotoToAnalyze, analysis_worker.Outcome] = WorkerPool(
+        analysis_worker.analyze_one,
+        unreadable,
+        workers=count,
+        timeout=timeout,
+        start=functools.partial(analysis_worker.start, str(face_pack) if face_pack else None),
+        what="analysis worker",
+    )
+    with pool:
+        for outcome in pool.map(jobs):
+            job = outcome.job
+            if outcome.analysis is None:
+                reason = outcome.error or "analysis failed"
+                store.save_failure(job, versions, reason)
+                done = PhotoDone(job.path, job.sha256, job.stages, dict.fromkeys(job.stages, reason), None)
+            else:
+                store.save(job, versions, outcome.analysis)
+                faces = outcome.analysis.faces
+                done = PhotoDone(
+                    job.path,
+                    job.sha256,
+                    job.stages,
+                    dict(outcome.analysis.errors),
+                    len(faces) if faces is not None else None,
+                )
+            report.done.append(done)
+            if on_done:
+                on_done(done)
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                break

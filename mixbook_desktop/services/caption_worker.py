@@ -6,37 +6,21 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from mixbook_desktop.captions.generator import CaptionGenerator
+from mixbook_desktop.services.activity import analysis_active
 
 T = TypeVar("T")
 IDLE_UNLOAD_S = 60.0
-
-_analysis_lock = threading.Lock()
-_analysis_runs = 0
-
-
-@contextmanager
-def analysis_running() -> Iterator[None]:
-    """Marks photo analysis as running in this process (its workers take every core)."""
-    global _analysis_runs
-    with _analysis_lock:
-        _analysis_runs += 1
-    try:
-        yield
-    finally:
-        with _analysis_lock:
-            _analysis_runs -= 1
 
 
 def caption_threads() -> int:
     # Under contention two llama.cpp threads fall to a tenth of their speed while one thread
     # keeps most of it (LLM.md), so the model gets one thread while analysis runs.
-    if _analysis_runs:
+    if analysis_active():
         return 1
     return max(1, min(2, os.cpu_count() or 1))
 

@@ -16,7 +16,7 @@ from mixbook_desktop.captions.facts import (
     short_place,
     when_words,
 )
-from mixbook_desktop.captions.generator import CaptionGenerator
+from mixbook_desktop.captions.generator import CaptionGenerator, GeneratorError
 from mixbook_desktop.captions.llama_backend import LlamaCppGenerator
 from mixbook_desktop.captions.suggest import Cancelled, Settings, suggest
 from mixbook_desktop.core.captions import Facts, Rules, Source, TextKind, Tone
@@ -122,7 +122,21 @@ class Target:
     blocked: str | None = None  # why it gets no caption
 
 
-def _photo_facts(row: dict[str, Any], chapter: str | None) -> Facts:
+OutsideText = dict[str, tuple[tuple[str, str], ...]]  # file path -> cleaned (label, text)
+
+
+def _outside_text(path: str, seen: OutsideText) -> tuple[tuple[str, str], ...]:
+    """The photo's own EXIF text and a human-written file name, cleaned; read once per file."""
+    if path not in seen:
+        quoted = [(label, cleaned) for label, text in text_fields(path) if (cleaned := clean_quoted(text))]
+        from_name = name_from_file(path)
+        if from_name:
+            quoted.append(("file name", from_name))
+        seen[path] = tuple(quoted[:2])
+    return seen[path]
+
+
+def _photo_facts(row: dict[str, Any], chapter: str | None, seen: OutsideText) -> Facts:
     gps = row.get("gps") or {}
     when, which = when_words(row.get("taken_at"), gps.get("lat"))
     faces = row.get("faces") or []
@@ -137,16 +151,7 @@ def _photo_facts(row: dict[str, Any], chapter: str | None) -> Facts:
         for lb in row.get("labels") or []
         if lb["name"] in ("food", "drink", "flower") and lb["classes"] and lb["score"] >= 0.5
     ]
-    quoted = []
     path = row.get("file")
-    if path:
-        for label, text in text_fields(path):
-            cleaned = clean_quoted(text)
-            if cleaned:
-                quoted.append((label, cleaned))
-        from_name = name_from_file(path)
-        if from_name:
-            quoted.append(("file name", from_name))
     return Facts(
         kind=TextKind.PHOTO,
         when=when,
@@ -160,13 +165,14 @@ def _photo_facts(row: dict[str, Any], chapter: str | None) -> Facts:
         subjects=tuple(subjects),
         description=row.get("description"),
         chapter=chapter,
-        quoted=tuple(quoted[:2]),
+        quoted=_outside_text(path, seen) if path else (),
     )
 
 
-def collect_targets(project: Project) -> list[Target]:
+def collect_targets(project: Project, seen: OutsideText | None = None) -> list[Target]:
     """Chapters first, then the book, then every photo: the order in which each one's facts
-    can use the titles before it."""
+    can use the titles before it. `seen` keeps the files' own text between calls."""
+    seen = {} if seen is None else seen
     rows = [r for r in catalog.photo_listing(project) if r["status"] == "ok"]
     store = CaptionStore(project)
     mine = store.user_captions()
@@ -191,7 +197,7 @@ def collect_targets(project: Project) -> list[Target]:
         # Only a title the user wrote or accepted is a fact; a suggested one is not.
         own = mine.get(key)
         title = own.text if own is not None and own.text else None
-        members = [_photo_facts(by_id[pid], title) for pid in chapter.photo_ids]
+        members = [_photo_facts(by_id[pid], title, seen) for pid in chapter.photo_ids]
         all_facts += members
         if len(chapters) > 1:
             facts = group_facts(
@@ -286,8 +292,9 @@ def caption_book(
     try:
         # Titles first: each photo's facts name its chapter's title, so photos are gathered
         # again once the titles exist.
+        seen: OutsideText = {}
         for titles in (True, False):
-            targets = [t for t in collect_targets(project) if (t.kind is not TextKind.PHOTO) == titles]
+            targets = [t for t in collect_targets(project, seen) if (t.kind is not TextKind.PHOTO) == titles]
             if only is not None:
                 targets = [t for t in targets if t.key in set(only)]
             _run(
@@ -377,8 +384,6 @@ def _run(
 
 
 def _sha_or_none(generator: CaptionGenerator) -> str | None:
-    from mixbook_desktop.captions.generator import GeneratorError
-
     try:
         return generator.model_sha256
     except GeneratorError:
