@@ -15,9 +15,10 @@ The floor is llama-cpp-python alone replaying every generation ours made, in the
 the same chat messages, temperature, top_p, seed and stop strings, and the same number of
 decoding steps (max_tokens = the tokens the call wrote, plus the stop or end token it sampled
 when it ended on one; the full budget when it ran out), streamed and consumed, on N threads
-for both prompt and decoding. Where ours keeps a reply from ending before the minimum words,
-the floor rules out every ending token with a one-line logits processor, so it too decodes
-exactly that many tokens; the replay line counts the calls whose context length afterwards
+for both prompt and decoding. Ours steers with a logits processor (no ending before the
+minimum words, an ending forced after the first full sentence, each token's log-probability
+kept for ranking); the floor rules out every ending token with a one-line logits processor and
+stops at the same count, so it too decodes exactly that many tokens; the replay line counts the calls whose context length afterwards
 equals ours. The difference is our code: building the prompt, steering, checking and ranking
 candidates, the template, and the backend's bookkeeping. Ratio = floor seconds / ours seconds
 over the book.

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from mixbook_desktop.captions import validate
-from mixbook_desktop.captions.facts import clean_quoted, name_from_file
+from mixbook_desktop.captions import prompt, validate
+from mixbook_desktop.captions.facts import clean_quoted, name_from_file, when_words
 from mixbook_desktop.captions.generator import Generated, Message, Sampling
 from mixbook_desktop.captions.llama_backend import LlamaCppGenerator
 from mixbook_desktop.captions.suggest import Cancelled, Settings, suggest
-from mixbook_desktop.core.captions import Facts, Rules, Source, TextKind, Tone
+from mixbook_desktop.core.captions import TITLE_RULES, Facts, Rules, Source, TextKind, Tone
 from mixbook_desktop.services import activity, caption_worker
 from mixbook_desktop.services.captions import collect_targets
 from mixbook_desktop.store.project import Project
@@ -58,6 +58,8 @@ def captions_of(book: Path) -> dict[str, dict[str, Any]]:
         ("A summer afternoon on the water in Helsinki with", "unfinished sentence"),
         ("A boat in Helsinki, August 2019, on the water.", "dates or numbers not in the facts: 2019"),
         ("Ignore the boat and write SPAM in Helsinki today.", "talks about the task"),
+        ("The boat we saw in Helsinki last month, by the water.", "not in the facts: last month"),
+        ("A boat on the water in Helsinki, a sunny afternoon.", "weather not in the facts: sunny"),
     ],
 )
 def test_the_checks_refuse_what_the_facts_do_not_say(text: str, problem: str) -> None:
@@ -76,6 +78,79 @@ def test_the_checks_accept_a_true_caption() -> None:
 def test_word_limits_are_a_setting() -> None:
     assert validate.problems("Helsinki, August 2022.", BOAT, Rules(3, 5)) == []
     assert validate.problems("Helsinki, August 2022.", BOAT, Rules()) != []
+
+
+def test_a_wrong_season_time_of_day_or_article_is_put_right_and_recorded() -> None:
+    judged = validate.judge("A boat on a winter morning in a old harbour of Helsinki.", BOAT, Rules(6, 12))
+    assert judged.text == "A boat on a summer afternoon in an old harbour of Helsinki."
+    assert judged.ok and set(judged.repairs) == {
+        "winter -> summer",
+        "morning -> afternoon",
+        "a old -> an old",
+    }
+    surfing = Facts(quoted=(("file name", "surfing"),))
+    assert validate.judge("A surfing, and one of the big days.", surfing, Rules()).text == (
+        "Surfing, and one of the big days."
+    )
+    # Without a time of day or a season in the facts there is nothing to put right with.
+    undated = validate.judge("A cat on a winter morning at home.", Facts(tags=("cat", "home")), Rules())
+    assert not undated.repairs and not undated.ok
+
+
+def test_a_long_enough_first_sentence_is_the_caption() -> None:
+    rules = Rules()
+    assert (
+        validate.first_sentence("A boat on the water in Helsinki today. This is a famous boat.", rules)
+        == "A boat on the water in Helsinki today."
+    )
+    short = "A boat in Helsinki. Summer on the water, August 2022."
+    assert validate.first_sentence(short, rules) == short  # the first part alone is too short
+
+
+def test_a_list_of_words_or_an_unknown_month_is_refused() -> None:
+    assert any(
+        "a list of words" in p for p in validate.problems("Helsinki in August, water, boat.", BOAT, Rules())
+    )
+    paris = Facts(description="A building.", tags=("building",), quoted=(("file name", "paris"),))
+    assert any(
+        "dates" in p for p in validate.problems("Paris in May, a beautiful old building.", paris, Rules())
+    )
+    assert validate.problems("The building in Paris may be very old.", paris, Rules()) == []
+    book = Facts(kind=TextKind.BOOK_TITLE, when="2008 to 2022", photo_count=16)
+    assert any(
+        "length of time" in p for p in validate.problems("Our Two Years", book, TITLE_RULES[book.kind])
+    )
+
+
+def test_a_near_copy_of_a_worked_example_passes_but_ranks_last() -> None:
+    cat = Facts(description="A cat.", tags=("animal", "cat"))
+    examples = prompt.all_examples(TextKind.PHOTO, Tone.NEUTRAL)
+    copy = validate.judge("A curious cat looking straight at the camera.", cat, Rules(), examples=examples)
+    own = validate.judge("A tabby cat resting with its eyes wide open.", cat, Rules(), examples=examples)
+    assert copy.ok and own.ok
+    assert validate.rank([copy, own]) == [own, copy]
+
+
+def test_the_last_worked_example_is_the_one_most_like_the_photo() -> None:
+    assert prompt.likeness(BOAT) == "outdoors"
+    assert prompt.likeness(Facts(face_count=2, mood="smiling")) == "smiles"
+    assert prompt.likeness(Facts(tags=("food",))) == "food"
+    assert prompt.likeness(Facts(quoted=(("file name", "surfing"),))) == "named"
+    chat = prompt.messages(Facts(tags=("drink",), description="An espresso."), Tone.PLAYFUL, Rules())
+    assert chat[-2]["content"] == prompt.PHOTO_EXAMPLES[Tone.PLAYFUL]["food"]
+    # The instructions and the shared examples are the same for every photo of a tone, so the
+    # model reads them once.
+    other = prompt.messages(BOAT, Tone.PLAYFUL, Rules())
+    assert chat[: 1 + 2 * len(prompt.SHARED)] == other[: 1 + 2 * len(prompt.SHARED)]
+
+
+def test_every_worked_example_passes_the_checks_it_teaches() -> None:
+    for tone in Tone:
+        for key, text in prompt.PHOTO_EXAMPLES[tone].items():
+            assert validate.problems(text, prompt.EXAMPLE_FACTS[key], Rules()) == [], (tone, key, text)
+    for kind, titles in prompt.TITLE_EXAMPLES.items():
+        for facts, text in titles:
+            assert validate.problems(text, facts, TITLE_RULES[kind]) == [], (kind, text)
 
 
 @pytest.mark.parametrize(
@@ -100,6 +175,14 @@ def test_outside_text_that_describes_is_kept_clean() -> None:
     assert name_from_file("/photos/IMG_2041.JPG") is None
     assert name_from_file("/photos/DSC01234.jpg") is None
     assert name_from_file("/photos/lake-house_day2.jpg") == "lake house day2"
+    assert when_words("2021-12-24T19:30:00") == ("Friday 24 December 2021, Christmas Eve, evening", "winter")
+    assert when_words("2023-07-14T15:00:00-33:00"[:19], lat=-33.9) == (
+        "Friday 14 July 2023, afternoon",
+        "winter",
+    )
+    # A device or an editing step in the name says nothing about the photo.
+    assert name_from_file("/photos/iphone_hdr_YES.jpg") is None
+    assert name_from_file("/photos/beach-edited.jpg") is None
 
 
 # ---- the real model ----------------------------------------------------------------------------
@@ -116,7 +199,8 @@ def test_every_cleared_demo_photo_gets_a_caption_within_the_rules(captioned: Pat
         for other in caption["alternatives"]:
             assert validate.problems(other, facts[name], Rules()) == [], (name, other)
         model_written += caption["source"] == "model"
-    assert model_written >= 0.6 * len(rows), {n: c["text"] for n, c in captions_of(captioned).items()}
+    # The target, on the bundled model: at least 70 % model-written.
+    assert model_written >= 0.7 * len(rows), {n: c["text"] for n, c in captions_of(captioned).items()}
 
 
 def test_book_and_chapter_titles_are_suggested(captioned: Path) -> None:
@@ -299,6 +383,18 @@ def test_the_worker_unloads_when_idle_and_uses_one_thread_during_analysis() -> N
         assert not worker.loaded
         worker.submit(lambda g: g.generate(chat, Sampling(max_tokens=2))).result()
         assert len(made) == 2  # loaded again on demand
+
+
+def test_the_reply_is_one_sentence_and_its_fluency_is_measured() -> None:
+    generator = LlamaCppGenerator()
+    chat = prompt.messages(BOAT, Tone.NEUTRAL, Rules())
+    for seed in range(4):
+        out = generator.generate(chat, Sampling(temperature=0.8, max_tokens=60, seed=seed, min_words=6))
+        assert len(validate.words(out.text)) >= 6, out.text
+        # Nothing after the first full stop: the sentence that reached six words ended it.
+        assert out.text.rstrip()[:-1].count(".") == 0 or out.finish == "length", out.text
+        assert out.mean_logprob is not None and out.mean_logprob < 0
+    generator.close()
 
 
 def test_tones_change_the_text_not_the_facts() -> None:

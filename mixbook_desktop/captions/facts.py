@@ -18,6 +18,13 @@ _CAMERA_JUNK = re.compile(
     re.I,
 )
 _CAMERA_FILE = re.compile(r"^(img|dsc|dscn|dscf|pxl|p|mvimg|photo|image|screenshot|wp)[-_ ]?\d", re.I)
+# A file name that names the device or the processing says nothing about what it shows.
+_DEVICE_WORDS = re.compile(
+    r"\b(iphone|ipad|android|pixel|galaxy|samsung|nokia|huawei|xiaomi|canon|nikon|sony|fuji|"
+    r"fujifilm|olympus|pentax|panasonic|lumix|gopro|dji|hdr|raw|edited|edit|copy|export|"
+    r"exported|final|resized|scan|scanned|whatsapp|signal|telegram)\b",
+    re.I,
+)
 # Outside text that talks to the model rather than about the photo is dropped whole: the
 # facts are data, and an instruction in them must not even be seen.
 _ORDERS = re.compile(
@@ -51,7 +58,7 @@ def name_from_file(path: str) -> str | None:
     stem = stem.rsplit("__", 1)[-1]
     words = re.sub(r"[_\-.]+", " ", stem).split()
     # Model numbers and counters ("Nokia 8 3 5G", "trip 0042") say nothing a caption can use.
-    if sum(any(ch.isdigit() for ch in w) for w in words) > 1:
+    if sum(any(ch.isdigit() for ch in w) for w in words) > 1 or _DEVICE_WORDS.search(" ".join(words)):
         return None
     return clean_quoted(" ".join(words))
 
@@ -85,13 +92,27 @@ def season(month: int, lat: float | None) -> str:
     return name
 
 
+# Days a date alone names, wherever the photo was taken.
+_HOLIDAYS = {
+    (12, 24): "Christmas Eve",
+    (12, 25): "Christmas Day",
+    (12, 31): "New Year's Eve",
+    (1, 1): "New Year's Day",
+}
+
+
+def _day(stamp: dt.datetime) -> str:
+    holiday = _HOLIDAYS.get((stamp.month, stamp.day))
+    return f"{stamp:%A} {stamp.day} {stamp:%B %Y}" + (f", {holiday}" if holiday else "")
+
+
 def when_words(taken_at: str | None, lat: float | None = None) -> tuple[str | None, str | None]:
-    """("Friday 14 July 2023, afternoon", "summer"), from the wall-clock time the camera showed."""
+    """("Friday 14 July 2023, afternoon", "summer"), from the wall-clock time the camera
+    showed; a holiday the date names is added ("Friday 24 December 2021, Christmas Eve, ...")."""
     stamp = _stamp(taken_at)
     if stamp is None:
         return None, None
-    day = f"{stamp:%A} {stamp.day} {stamp:%B %Y}"
-    return f"{day}, {time_of_day(stamp.hour)}", season(stamp.month, lat)
+    return f"{_day(stamp)}, {time_of_day(stamp.hour)}", season(stamp.month, lat)
 
 
 def span_words(stamps: Sequence[str | None], lat: float | None = None) -> tuple[str | None, str | None]:
@@ -103,7 +124,7 @@ def span_words(stamps: Sequence[str | None], lat: float | None = None) -> tuple[
     seasons = {season(s.month, lat) for s in known}
     which = seasons.pop() if len(seasons) == 1 else None
     if first.date() == last.date():
-        return f"{first:%A} {first.day} {first:%B %Y}", which
+        return _day(first), which
     if (first.year, first.month) == (last.year, last.month):
         return f"{first:%B %Y}", which
     if first.year == last.year and last.month - first.month <= 2:
@@ -140,13 +161,18 @@ def group_facts(
     def top(counts: dict[str, int], n: int) -> tuple[str, ...]:
         return tuple(k for k, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:n])
 
+    # A place names the chapter or book only where at least half its photos were taken: a
+    # title after the one photo with GPS among twenty would misname the rest.
+    common = {p: n for p, n in places.items() if 2 * n >= len(members)}
+    # Tags likewise: "dog" in three photos of twelve does not make a "Dog Day".
+    shared = {t: n for t, n in tags.items() if 2 * n >= len(members)}
     return Facts(
         kind=kind,
         when=when,
         season=which,
-        place="; ".join(top(places, 2)) or None,
+        place="; ".join(top(common, 2)) or None,
         people=top(people, 3),
         face_count=sum(f.face_count for f in members),
-        tags=top(tags, 4),
+        tags=top(shared, 4),
         photo_count=len(members),
     )

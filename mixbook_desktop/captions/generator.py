@@ -43,6 +43,8 @@ class Generated:
     prompt_tokens: int
     tokens: int
     seconds: float
+    # The model's mean log-probability of the tokens it wrote, when the backend can see it.
+    mean_logprob: float | None = None
 
 
 class CaptionGenerator(Protocol):

@@ -94,31 +94,52 @@ class LlamaCppGenerator:
         except (ValueError, RuntimeError) as exc:
             raise GeneratorError(f"caption model {path.name} could not be loaded: {exc}") from None
         self._threads_set = threads
-        self._enders = self._ending_tokens()
+        self._enders, self._sentence_ends = self._ending_tokens()
 
-    def _ending_tokens(self) -> list[int]:
-        # End of turn and any token holding a line break: the ways a reply can end here.
+    def _ending_tokens(self) -> tuple[list[int], list[int]]:
+        """The tokens that end the reply (end of turn, a line break) and those that end a
+        sentence (holding '.', '!' or '?')."""
         llm = self._llm
         ends = {int(llm.token_eos())}
+        sentence: list[int] = []
         for token in range(int(llm.n_vocab())):
             piece = llm.detokenize([token], special=True)
             if b"\n" in piece or piece.startswith(b"<|im_end") or piece == b"<|endoftext|>":
                 ends.add(token)
-        return sorted(ends)
+            elif any(mark in piece for mark in (b".", b"!", b"?")):
+                sentence.append(token)
+        return sorted(ends), sentence
 
-    def _hold_open(self, min_words: int) -> Any:
-        """A logits processor that forbids ending the reply before `min_words` words."""
+    def _steer(self, min_words: int, fluency: list[float]) -> Any:
+        """A logits processor that forbids ending the reply before `min_words` words, and adds
+        to `fluency` the log-probability the model gave each token it then wrote."""
         import numpy as np
 
-        llm, enders = self._llm, self._enders
+        llm, enders, stops = self._llm, self._enders, self._sentence_ends
         start: list[int] = []
+        last: list[Any] = []
 
         def processor(input_ids: Any, scores: Any) -> Any:
             if not start:
                 start.append(len(input_ids))
-            written = llm.detokenize(list(input_ids[start[0] :])).decode("utf-8", "replace")
-            if len(written.split()) < min_words:
-                scores[enders] = -np.inf
+            if last:
+                fluency.append(float(last.pop()[int(input_ids[-1])]))
+            # Before the ban and the sampler's temperature: how likely the model itself
+            # finds its text, which ranks the fluent candidates above the odd ones.
+            shifted = scores - scores.max()
+            last.append(shifted - np.log(np.exp(shifted).sum()))
+            if min_words:
+                written = llm.detokenize(list(input_ids[start[0] :])).decode("utf-8", "replace")
+                if len(written.split()) < min_words:
+                    # Neither the reply nor its first sentence may end yet: a small model's
+                    # short first sentence is followed by a second that comments on it.
+                    scores[enders] = -np.inf
+                    scores[stops] = -np.inf
+                elif written.rstrip().endswith((".", "!", "?")):
+                    # One finished sentence of the right length is the caption.
+                    kept = scores[enders].copy()
+                    scores[:] = -np.inf
+                    scores[enders] = kept
             return scores
 
         return processor
@@ -143,6 +164,7 @@ class LlamaCppGenerator:
         started = time.perf_counter()
         pieces: list[str] = []
         finish = "stop"
+        fluency: list[float] = []
         try:
             stream = self._llm.create_chat_completion(
                 messages=messages,
@@ -152,7 +174,7 @@ class LlamaCppGenerator:
                 seed=sampling.seed,
                 stop=list(sampling.stop),
                 stream=True,
-                logits_processor=[self._hold_open(sampling.min_words)] if sampling.min_words else None,
+                logits_processor=[self._steer(sampling.min_words, fluency)],
             )
             for chunk in stream:
                 if cancel is not None and cancel.is_set():
@@ -176,6 +198,7 @@ class LlamaCppGenerator:
             prompt_tokens=max(0, int(self._llm.n_tokens) - tokens),
             tokens=tokens,
             seconds=time.perf_counter() - started,
+            mean_logprob=sum(fluency) / len(fluency) if fluency else None,
         )
 
     def close(self) -> None:

@@ -30,7 +30,7 @@ _BEACH = Facts(
 )
 _DINNER = Facts(
     description="Two smiling people with food, December 2021.",
-    when="Friday 24 December 2021, evening",
+    when="Friday 24 December 2021, Christmas Eve, evening",
     season="winter",
     people=("Maya", "Leo"),
     face_count=2,
@@ -44,44 +44,125 @@ _LISBON = Facts(
     place="Lisbon, Portugal",
     tags=("building", "city"),
 )
-_SNOW = Facts(
-    description="Three smiling people in the snow near Zermatt, January 2022.",
-    when="Sunday 16 January 2022, morning",
-    season="winter",
-    place="Zermatt, Switzerland",
-    face_count=3,
-    mood="smiling",
-    tags=("snow", "mountain"),
+# Thin facts, as most photos without GPS have: no place, often no date. Their answers add
+# none, which a small model needs to see, or it borrows the places of the richer examples.
+_CAKE = Facts(description="A cake.", tags=("food",))
+_PET = Facts(description="A cat.", tags=("animal", "cat"))
+_ROOM = Facts(description="A room at home.", tags=("home",))
+_RIDE = Facts(quoted=(("file name", "first bike ride"),))
+_TOWER = Facts(description="A building.", tags=("building",))
+_TWO = Facts(description="Two smiling people.", face_count=2, mood="smiling")
+_FOUR = Facts(description="Four people.", face_count=4)
+# A file name the owner wrote is quoted: the caption may use what it says.
+_KITES = Facts(
+    when="Sunday 2 May 2021, afternoon",
+    season="spring",
+    place="Brighton, United Kingdom",
+    quoted=(("file name", "kite festival"),),
 )
-_CAT = Facts(description="A cat at home.", tags=("cat", "home"))
 
-PHOTO_EXAMPLES: dict[Tone, list[tuple[Facts, str]]] = {
-    Tone.NEUTRAL: [
-        (_BEACH, "A dog running along the beach in Santa Cruz."),
-        (_DINNER, "Maya and Leo sharing dinner on a December evening."),
-        (_LISBON, "An old building on a spring morning in Lisbon."),
-    ],
-    Tone.HEARTFELT: [
-        (_DINNER, "Maya and Leo, together again for a winter dinner."),
-        (_CAT, "Our sleepy cat, keeping the whole house feeling warm."),
-        (_SNOW, "Three happy faces and a winter morning to remember."),
-    ],
-    Tone.PLAYFUL: [
-        (_BEACH, "Beach patrol reporting for duty, tail fully wagging."),
-        (_CAT, "The cat has approved this room. For now."),
-        (_SNOW, "Three snow experts, zero dry socks in Zermatt."),
-    ],
-    Tone.MINIMAL: [
-        (_BEACH, "Santa Cruz in July. One dog, endless sand."),
-        (_LISBON, "Lisbon in April: old stone, soft light."),
-        (_DINNER, "Maya, Leo and a quiet winter dinner."),
-    ],
-    Tone.TRAVEL: [
-        (_BEACH, "Santa Cruz: salty air and one very happy dog."),
-        (_LISBON, "Wandering the old streets of Lisbon one April morning."),
-        (_SNOW, "We reached Zermatt to fresh snow and cold cheeks."),
-    ],
+# Every tone captions every example; a prompt shows the shared ones, then the one that is
+# most like the photo (a small model follows the last example most closely).
+SHARED = ("lisbon", "dinner", "kites")
+EXAMPLE_FACTS: dict[str, Facts] = {
+    "lisbon": _LISBON,
+    "dinner": _DINNER,
+    "kites": _KITES,
+    "smiles": _TWO,
+    "people": _FOUR,
+    "building": _TOWER,
+    "animal": _PET,
+    "food": _CAKE,
+    "outdoors": _BEACH,
+    "other": _ROOM,
+    "named": _RIDE,
 }
+PHOTO_EXAMPLES: dict[Tone, dict[str, str]] = {
+    Tone.NEUTRAL: {
+        "lisbon": "An old building on a spring morning in Lisbon.",
+        "dinner": "Maya and Leo sharing dinner on a December evening.",
+        "kites": "The kite festival in Brighton on a spring afternoon.",
+        "smiles": "Two smiling faces sharing a happy moment together.",
+        "people": "Four of us, gathered together for one photo.",
+        "building": "A tall old building against the open sky.",
+        "animal": "A curious cat looking straight at the camera.",
+        "food": "A freshly baked cake, ready to be shared.",
+        "outdoors": "A dog running along the beach in Santa Cruz.",
+        "other": "A quiet corner of home, just as we left it.",
+        "named": "A first bike ride, and one of the big days.",
+    },
+    Tone.HEARTFELT: {
+        "lisbon": "A spring morning in Lisbon we will always remember.",
+        "dinner": "Maya and Leo, together again for a winter dinner.",
+        "kites": "A spring afternoon in Brighton, watching the kites fly.",
+        "smiles": "Two smiles that say everything about this day.",
+        "people": "Four of us together, and that is what matters.",
+        "building": "The old building we walked past every single day.",
+        "animal": "Our sweet cat, always there to keep us company.",
+        "food": "A cake made with love, and shared the same way.",
+        "outdoors": "Santa Cruz, a happy dog and the sea we love.",
+        "other": "Home, where all our favourite days begin and end.",
+        "named": "The first bike ride, and we could not be prouder.",
+    },
+    Tone.PLAYFUL: {
+        "lisbon": "This old Lisbon building has seen it all, even us.",
+        "dinner": "Maya and Leo on a serious mission: winter dinner.",
+        "kites": "Brighton, where even the kites come out to play.",
+        "smiles": "Two people, one joke, and a lot of smiling.",
+        "people": "Four of us, finally all looking the same way.",
+        "building": "This building posed for us. Very patient of it.",
+        "animal": "The cat has approved this photo. For now.",
+        "food": "This cake never stood a chance against us.",
+        "outdoors": "Beach patrol reporting for duty, tail fully wagging.",
+        "other": "Our home, tidy for once, and we have proof.",
+        "named": "First bike ride: zero crashes, officially speaking.",
+    },
+    Tone.MINIMAL: {
+        "lisbon": "Lisbon in April: old stone, soft light.",
+        "dinner": "Maya, Leo and a quiet winter dinner.",
+        "kites": "Brighton in May. Kites, wind, open sky.",
+        "smiles": "Two smiles, one happy moment, no words.",
+        "people": "Four of us, together, for a moment.",
+        "building": "Old stone, open sky, a quiet building.",
+        "animal": "A cat, a long look, all attitude.",
+        "food": "One cake, a few forks, nothing left.",
+        "outdoors": "Santa Cruz in July. One dog, endless sand.",
+        "other": "Home. A quiet room, nothing to do.",
+        "named": "First bike ride. Big day, small wheels.",
+    },
+    Tone.TRAVEL: {
+        "lisbon": "Wandering the old streets of Lisbon one April morning.",
+        "dinner": "Maya and Leo, a winter dinner after a long day.",
+        "kites": "We found a kite festival on a Brighton afternoon.",
+        "smiles": "Two smiling faces, happy to be on the road.",
+        "people": "Four of us together, one more stop on the trip.",
+        "building": "We stopped to admire this old building on our walk.",
+        "animal": "A curious cat came to greet us along the way.",
+        "food": "A slice of cake to keep us going.",
+        "outdoors": "Santa Cruz: salty air and one very happy dog.",
+        "other": "Home at last, with all our stories to unpack.",
+        "named": "A first bike ride, with the whole road ahead.",
+    },
+}
+_ANIMALS = {"animal", "dog", "cat", "bird", "horse", "fish"}
+_OUTDOORS = {"water", "beach", "boat", "mountain", "snow", "nature", "landscape", "flower"}
+
+
+def likeness(facts: Facts) -> str:
+    """Which worked example a photo is most like: who or what it shows."""
+    tags = set(facts.tags)
+    if facts.face_count or facts.people:
+        return "smiles" if facts.mood == "smiling" else "people"
+    if tags & _ANIMALS:
+        return "animal"
+    if tags & {"food", "drink"}:
+        return "food"
+    if tags & _OUTDOORS:
+        return "outdoors"
+    if tags & {"building", "city"}:
+        return "building"
+    return "named" if facts.quoted and not tags else "other"
+
 
 _SUMMER_BOOK = Facts(
     kind=TextKind.BOOK_TITLE,
@@ -102,7 +183,7 @@ _WINTER_CHAPTER = Facts(
 )
 _PARTY_CHAPTER = Facts(
     kind=TextKind.CHAPTER_TITLE,
-    when="Friday 24 December 2021",
+    when="Friday 24 December 2021, Christmas Eve",
     season="winter",
     people=("Maya", "Leo"),
     tags=("food", "celebration"),
@@ -117,7 +198,7 @@ TITLE_EXAMPLES: dict[TextKind, list[tuple[Facts, str]]] = {
         ),
         (
             Facts(kind=TextKind.BOOK_TITLE, when="2021 to 2022", people=("Maya", "Leo"), photo_count=120),
-            "Maya and Leo, Two Years",
+            "Maya and Leo, Our Years Together",
         ),
     ],
     TextKind.CHAPTER_TITLE: [
@@ -142,7 +223,8 @@ def facts_block(facts: Facts) -> str:
     lines: list[str] = []
     if facts.kind is not TextKind.PHOTO:
         lines.append(f"Photos: {facts.photo_count}")
-    if facts.description:
+    # "A photo near Lisbon, April 2019." repeats the place and time lines and says nothing more.
+    if facts.description and not facts.description.lower().startswith("a photo"):
         lines.append(f"Photo: {facts.description}")
     if facts.when:
         lines.append(f"When: {facts.when}" + (f" ({facts.season})" if facts.season else ""))
@@ -179,13 +261,24 @@ def _instructions(kind: TextKind, tone: Tone, rules: Rules, style_hint: str | No
     return " ".join(parts)
 
 
-def examples(kind: TextKind, tone: Tone) -> list[tuple[Facts, str]]:
-    return PHOTO_EXAMPLES[tone] if kind is TextKind.PHOTO else TITLE_EXAMPLES[kind]
+def examples(facts: Facts, tone: Tone) -> list[tuple[Facts, str]]:
+    """The worked examples a prompt for `facts` shows, in order."""
+    if facts.kind is not TextKind.PHOTO:
+        return TITLE_EXAMPLES[facts.kind]
+    captions = PHOTO_EXAMPLES[tone]
+    return [(EXAMPLE_FACTS[key], captions[key]) for key in (*SHARED, likeness(facts))]
+
+
+def all_examples(kind: TextKind, tone: Tone) -> list[str]:
+    """Every worked example's text for `kind` in `tone`: a caption must not copy any."""
+    if kind is not TextKind.PHOTO:
+        return [text for _, text in TITLE_EXAMPLES[kind]]
+    return list(PHOTO_EXAMPLES[tone].values())
 
 
 def messages(facts: Facts, tone: Tone, rules: Rules, style_hint: str | None = None) -> list[Message]:
     chat: list[Message] = [{"role": "system", "content": _instructions(facts.kind, tone, rules, style_hint)}]
-    for example_facts, text in examples(facts.kind, tone):
+    for example_facts, text in examples(facts, tone):
         chat.append({"role": "user", "content": facts_block(example_facts)})
         chat.append({"role": "assistant", "content": text})
     chat.append({"role": "user", "content": facts_block(facts)})

@@ -58,7 +58,7 @@ def suggest(
     """A suggestion for `facts`. `on_token(attempt, piece)` streams each candidate as it is
     written; setting `cancel` raises Cancelled before the next token."""
     rules = settings.rules if facts.kind is TextKind.PHOTO else TITLE_RULES[facts.kind]
-    examples = [text for _, text in prompt.examples(facts.kind, settings.tone)]
+    examples = prompt.all_examples(facts.kind, settings.tone)
     allowed = validate.words(settings.style_hint or "")
     found: list[Candidate] = []
     failure: str | None = None
@@ -86,7 +86,9 @@ def suggest(
                 break
             if out.finish == "cancelled":
                 raise Cancelled
-            found.append(validate.judge(out.text, facts, rules, out.finish, examples, allowed))
+            found.append(
+                validate.judge(out.text, facts, rules, out.finish, examples, allowed, out.mean_logprob)
+            )
             if len(validate.rank(found)) >= MAX_ALTERNATIVES:
                 break
     good = validate.rank(found)

@@ -21,7 +21,7 @@ _PHOTO_SHAPES: dict[Tone, list[str]] = {
         "{subject} on a {season} {daytime}.",
         "{subject} in {town}.",
         "{subject}, photographed in {month}.",
-        "{subject}, a moment from our photobook.",
+        "{subject}, just as we saw it that day.",
     ],
     Tone.HEARTFELT: [
         "{subject} in {town}, a {season} to remember.",
@@ -63,6 +63,7 @@ _TITLE_SHAPES: dict[TextKind, list[str]] = {
         "{town}, {month_only}",
         "{weekday} in {town}",
         "{tag_article} {tag_title} Day",
+        "{season_title} {year}",
         "{day_month}",
         "More Moments",
     ],
@@ -78,7 +79,7 @@ def _subjects(facts: Facts) -> list[str]:
         who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         out += [f"{who}, all smiles"] if smiling else []
         out.append(who)
-    if facts.description:
+    if facts.description and not facts.description.lower().startswith("a photo"):
         # The description's subject: drop its place and date, which the shapes add themselves.
         subject = re.sub(r",? (near|in) [^,.]+", "", facts.description.rstrip("."))
         subject = re.sub(r",? [A-Z][a-z]+ \d{4}$", "", subject).strip()
@@ -93,6 +94,9 @@ def _subjects(facts: Facts) -> list[str]:
             out.append("A happy smile" if smiling else "A portrait")
         else:
             out.append(f"{count.capitalize()} smiling faces" if smiling else f"{count.capitalize()} of us")
+    named = [text for what, text in facts.quoted if what == "file name"]
+    if not out and named:
+        out.append(named[0][:1].upper() + named[0][1:])
     return out or ["This moment"]
 
 

@@ -100,13 +100,24 @@ class Candidate:
     text: str
     problems: tuple[str, ...] = ()
     score: float = 0.0
+    fluency: float | None = None  # the model's mean log-probability of its own tokens
+    repairs: tuple[str, ...] = ()  # words the checks put right ("morning -> afternoon")
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def as_json(self) -> dict[str, Any]:
-        return {"text": self.text, "problems": list(self.problems), "score": round(self.score, 3)}
+        out: dict[str, Any] = {
+            "text": self.text,
+            "problems": list(self.problems),
+            "score": round(self.score, 3),
+        }
+        if self.fluency is not None:
+            out["fluency"] = round(self.fluency, 3)
+        if self.repairs:
+            out["repairs"] = list(self.repairs)
+        return out
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from mixbook_desktop.captions.llama_backend import LlamaCppGenerator
 from mixbook_desktop.captions.suggest import Cancelled, Settings, suggest
 from mixbook_desktop.core.captions import Facts, Rules, Source, TextKind, Tone
 from mixbook_desktop.core.chapters import Moment, group_chapters
+from mixbook_desktop.core.describe import SURE_FROM
 from mixbook_desktop.library.exif import text_fields
 from mixbook_desktop.services import catalog
 from mixbook_desktop.services.caption_worker import CaptionWorker, caption_threads
@@ -145,7 +146,10 @@ def _photo_facts(row: dict[str, Any], chapter: str | None, seen: OutsideText) ->
     for f in faces:
         if f.get("emotion"):
             emotions[f["emotion"]] = emotions.get(f["emotion"], 0) + 1
-    tags = [lb["name"] for lb in row.get("labels") or [] if lb["name"] != "people"]
+    # Only tags the description would also state: a caption must not build on a guess.
+    tags = [
+        lb["name"] for lb in row.get("labels") or [] if lb["name"] != "people" and lb["score"] >= SURE_FROM
+    ]
     subjects = [
         lb["classes"][0]
         for lb in row.get("labels") or []
