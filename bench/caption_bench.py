@@ -18,10 +18,10 @@ when it ended on one; the full budget when it ran out), streamed and consumed, o
 for both prompt and decoding. Ours steers with a logits processor (no ending before the
 minimum words, an ending forced after the first full sentence, each token's log-probability
 kept for ranking); the floor rules out every ending token with a one-line logits processor and
-stops at the same count, so it too decodes exactly that many tokens; the replay line counts the calls whose context length afterwards
-equals ours. The difference is our code: building the prompt, steering, checking and ranking
-candidates, the template, and the backend's bookkeeping. Ratio = floor seconds / ours seconds
-over the book.
+stops at the same count, so it too decodes exactly that many tokens; the replay line counts
+the calls whose context length afterwards equals ours. The difference is our code: building
+the prompt, steering, checking and ranking candidates, the template, and the backend's
+bookkeeping. Ratio = floor seconds / ours seconds over the book.
 
 Both phases run in this process, each on a freshly loaded model (loading not timed), so that
 llama.cpp's prompt-prefix cache starts empty and then sees the same sequence of prompts in
