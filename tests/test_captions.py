@@ -136,6 +136,8 @@ def test_the_last_worked_example_is_the_one_most_like_the_photo() -> None:
     assert prompt.likeness(Facts(face_count=2, mood="smiling")) == "smiles"
     assert prompt.likeness(Facts(tags=("food",))) == "food"
     assert prompt.likeness(Facts(quoted=(("file name", "surfing"),))) == "named"
+    assert prompt.likeness(Facts(face_count=1, tags=("animal", "dog"))) == "companion"
+    assert prompt.likeness(Facts(face_count=1, mood="smiling")) == "portrait"
     chat = prompt.messages(Facts(tags=("drink",), description="An espresso."), Tone.PLAYFUL, Rules())
     assert chat[-2]["content"] == prompt.PHOTO_EXAMPLES[Tone.PLAYFUL]["food"]
     # The instructions and the shared examples are the same for every photo of a tone, so the
@@ -261,6 +263,15 @@ def test_an_order_in_the_exif_description_changes_nothing(tmp_path: Path) -> Non
     assert facts_hostile == facts_plain  # the order never reached the model
     assert caption_hostile == caption_plain
     assert "spam" not in json.dumps(caption_hostile).lower()
+
+
+def test_a_file_name_that_repeats_the_analysis_is_left_out(captioned: Path) -> None:
+    with Project.open(captioned) as project:
+        facts = {t.label: t.facts for t in collect_targets(project) if t.kind is TextKind.PHOTO}
+    # "dog human" under a person with a dog says nothing new; "happy baby" names a baby.
+    assert facts["maxobjdet__dog-human.jpg"].quoted == ()
+    assert facts["maxemotion__happy-baby.jpeg"].quoted == (("file name", "happy baby"),)
+    assert not validate.adds_to("dog human", facts["maxobjdet__dog-human.jpg"])
 
 
 def test_a_useful_exif_title_becomes_a_quoted_fact(tmp_path: Path) -> None:

@@ -51,6 +51,8 @@ _PET = Facts(description="A cat.", tags=("animal", "cat"))
 _ROOM = Facts(description="A room at home.", tags=("home",))
 _RIDE = Facts(quoted=(("file name", "first bike ride"),))
 _TOWER = Facts(description="A building.", tags=("building",))
+_WITH_DOG = Facts(description="A person with a dog.", face_count=1, tags=("animal", "dog"))
+_ONE = Facts(description="A smiling person.", face_count=1, mood="smiling")
 _TWO = Facts(description="Two smiling people.", face_count=2, mood="smiling")
 _FOUR = Facts(description="Four people.", face_count=4)
 # A file name the owner wrote is quoted: the caption may use what it says.
@@ -68,6 +70,8 @@ EXAMPLE_FACTS: dict[str, Facts] = {
     "lisbon": _LISBON,
     "dinner": _DINNER,
     "kites": _KITES,
+    "portrait": _ONE,
+    "companion": _WITH_DOG,
     "smiles": _TWO,
     "people": _FOUR,
     "building": _TOWER,
@@ -82,6 +86,8 @@ PHOTO_EXAMPLES: dict[Tone, dict[str, str]] = {
         "lisbon": "An old building on a spring morning in Lisbon.",
         "dinner": "Maya and Leo sharing dinner on a December evening.",
         "kites": "The kite festival in Brighton on a spring afternoon.",
+        "portrait": "A big smile, caught at just the right moment.",
+        "companion": "A person and a loyal dog, close together.",
         "smiles": "Two smiling faces sharing a happy moment together.",
         "people": "Four of us, gathered together for one photo.",
         "building": "A tall old building against the open sky.",
@@ -95,6 +101,8 @@ PHOTO_EXAMPLES: dict[Tone, dict[str, str]] = {
         "lisbon": "A spring morning in Lisbon we will always remember.",
         "dinner": "Maya and Leo, together again for a winter dinner.",
         "kites": "A spring afternoon in Brighton, watching the kites fly.",
+        "portrait": "That smile, the one we never want to forget.",
+        "companion": "A loyal dog, and the one who loves it most.",
         "smiles": "Two smiles that say everything about this day.",
         "people": "Four of us together, and that is what matters.",
         "building": "The old building we walked past every single day.",
@@ -108,6 +116,8 @@ PHOTO_EXAMPLES: dict[Tone, dict[str, str]] = {
         "lisbon": "This old Lisbon building has seen it all, even us.",
         "dinner": "Maya and Leo on a serious mission: winter dinner.",
         "kites": "Brighton, where even the kites come out to play.",
+        "portrait": "Smiling again, and not even sorry about it.",
+        "companion": "The dog says this photo was all his idea.",
         "smiles": "Two people, one joke, and a lot of smiling.",
         "people": "Four of us, finally all looking the same way.",
         "building": "This building posed for us. Very patient of it.",
@@ -121,6 +131,8 @@ PHOTO_EXAMPLES: dict[Tone, dict[str, str]] = {
         "lisbon": "Lisbon in April: old stone, soft light.",
         "dinner": "Maya, Leo and a quiet winter dinner.",
         "kites": "Brighton in May. Kites, wind, open sky.",
+        "portrait": "A smile, a moment, nothing more.",
+        "companion": "A person, a dog, a quiet moment.",
         "smiles": "Two smiles, one happy moment, no words.",
         "people": "Four of us, together, for a moment.",
         "building": "Old stone, open sky, a quiet building.",
@@ -134,6 +146,8 @@ PHOTO_EXAMPLES: dict[Tone, dict[str, str]] = {
         "lisbon": "Wandering the old streets of Lisbon one April morning.",
         "dinner": "Maya and Leo, a winter dinner after a long day.",
         "kites": "We found a kite festival on a Brighton afternoon.",
+        "portrait": "A big smile to end another day on the road.",
+        "companion": "Our four-legged guide, showing us the way.",
         "smiles": "Two smiling faces, happy to be on the road.",
         "people": "Four of us together, one more stop on the trip.",
         "building": "We stopped to admire this old building on our walk.",
@@ -151,8 +165,12 @@ _OUTDOORS = {"water", "beach", "boat", "mountain", "snow", "nature", "landscape"
 def likeness(facts: Facts) -> str:
     """Which worked example a photo is most like: who or what it shows."""
     tags = set(facts.tags)
+    if (facts.face_count or facts.people) and tags & _ANIMALS:
+        return "companion"
     if facts.face_count or facts.people:
-        return "smiles" if facts.mood == "smiling" else "people"
+        if facts.mood == "smiling":
+            return "portrait" if facts.face_count == 1 else "smiles"
+        return "people"
     if tags & _ANIMALS:
         return "animal"
     if tags & {"food", "drink"}:

@@ -66,6 +66,8 @@ for _tags, _words in [
     # Particular dishes and drinks only when the analysis named them ("pizza", "espresso").
     (set(), "pizza cake bread dessert bakery pasta burger salad coffee espresso tea wine beer"),
     (set(), "cocktail jelly cheese chocolate ice-cream sandwich soup fruit"),
+    (set(), "bagel bagels croissant croissants pastry pastries muffin muffins cookie cookies donut"),
+    (set(), "donuts doughnut pie pancake pancakes noodles rice sushi steak fries eggs"),
     (set(), "park garden playground museum restaurant cafe shop market hotel bar pub"),
     (set(), "donkey cow cows sheep goat pig chicken duck ducks lion tiger elephant bear monkey"),
     (set(), "butterfly shark whale dolphin snake"),
@@ -87,7 +89,7 @@ _PEOPLE = _wordset(
     "people person friends friend family faces face kids children child couple crew team "
     "everyone everybody guys girls boys mother father mom dad sister brother grandma grandpa "
     "locals crowd tourists visitors strangers owner owners girl boy man woman men women lady "
-    "guy baby babies"
+    "guy baby babies human humans"
 )
 _SMILES = {"smile", "smiles", "smiling", "smiled", "grin", "grins", "grinning", "laugh", "laughs", "laughing"}
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
@@ -162,6 +164,17 @@ def _fact_words(facts: Facts, extra: Iterable[str] = ()) -> set[str]:
     return found | {w + "s" for w in found}  # "kite festival" allows "Kites"
 
 
+def adds_to(text: str, facts: Facts) -> bool:
+    """Whether `text` says anything the facts do not: a word they lack, other than one for
+    the people already counted in them."""
+    known = _fact_words(facts)
+    has_people = facts.face_count > 0 or bool(facts.people)
+    return any(
+        w not in known and w not in _DANGLING and not (has_people and w in _PEOPLE)
+        for w in (_fold(word) for word in words(text))
+    )
+
+
 def _is_emoji(ch: str) -> bool:
     return unicodedata.category(ch) == "So" or 0x1F000 <= ord(ch) <= 0x1FAFF
 
@@ -227,7 +240,7 @@ def problems(
 
 def copies_example(text: str, examples: Iterable[str]) -> bool:
     """Nearly the words of a worked example. Not refused: the checks above already keep out
-    what the example says and the photo does not; but ranked last, so a book does not repeat
+    what the example says and the photo does not; but ranked lower, so a book does not repeat
     one example's sentence under every photo like it."""
     folded = {_fold(w) for w in words(text)}
     return any(_jaccard(folded, {_fold(w) for w in words(example)}) >= 0.7 for example in examples)
@@ -318,6 +331,7 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 FLUENCY_WEIGHT = 1.0
 _META = re.compile(r"\b(in|on|of) (a|the|this) (photo|picture|image|shot)\b", re.I)
 COPY_PENALTY = 0.4
+COPY_FLUENCY = -1.0  # about the median mean log-probability of passing candidates
 
 
 def score(text: str, facts: Facts, rules: Rules) -> float:
@@ -410,8 +424,13 @@ def judge(
     found = problems(text, facts, rules, finish, allowed)
     value = 0.0
     if not found:
-        value = score(text, facts, rules) + FLUENCY_WEIGHT * (fluency or 0.0)
-        value -= COPY_PENALTY if copies_example(text, examples) else 0.0
+        value = score(text, facts, rules)
+        if copies_example(text, examples):
+            # The model finds a copy likely because it has just read it: its fluency says
+            # nothing about the fit, so a typical value stands in for it.
+            value += FLUENCY_WEIGHT * COPY_FLUENCY - COPY_PENALTY
+        else:
+            value += FLUENCY_WEIGHT * (fluency or 0.0)
     return Candidate(text, tuple(found), value, fluency, tuple(fixes))
 
 

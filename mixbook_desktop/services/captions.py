@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mixbook_desktop.captions import validate
 from mixbook_desktop.captions.facts import (
     clean_quoted,
     group_facts,
@@ -156,7 +157,7 @@ def _photo_facts(row: dict[str, Any], chapter: str | None, seen: OutsideText) ->
         if lb["name"] in ("food", "drink", "flower") and lb["classes"] and lb["score"] >= 0.5
     ]
     path = row.get("file")
-    return Facts(
+    facts = Facts(
         kind=TextKind.PHOTO,
         when=when,
         season=which,
@@ -169,8 +170,12 @@ def _photo_facts(row: dict[str, Any], chapter: str | None, seen: OutsideText) ->
         subjects=tuple(subjects),
         description=row.get("description"),
         chapter=chapter,
-        quoted=_outside_text(path, seen) if path else (),
     )
+    # A file name that only repeats what the analysis found ("dog human" under a person with
+    # a dog) adds nothing, and a small model reads it back word for word.
+    quoted = _outside_text(path, seen) if path else ()
+    kept = tuple(q for q in quoted if q[0] != "file name" or validate.adds_to(q[1], facts))
+    return replace(facts, quoted=kept)
 
 
 def collect_targets(project: Project, seen: OutsideText | None = None) -> list[Target]:
