@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import socket
 import struct
 import threading
 from collections.abc import Iterator
@@ -63,12 +64,14 @@ def _exception(kind: str, message: str) -> bytes:
 
 
 class BedrockStandIn:
-    """Requests seen are kept in `requests`; `throttle` makes the next reply a throttling error."""
+    """Requests seen are kept in `requests`; `throttle` makes the next reply a throttling error,
+    `cut` breaks the next reply's connection after its first event."""
 
     def __init__(self, generator: LlamaCppGenerator) -> None:
         self.generator = generator
         self.requests: list[dict[str, Any]] = []
         self.throttle = False
+        self.cut = False
         self.lock = threading.Lock()  # one llama.cpp model, one request at a time
 
 
@@ -150,6 +153,11 @@ def _handler(state: BedrockStandIn) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             try:
                 self._chunk(event("messageStart", {"role": "assistant"}))
+                if state.cut:
+                    state.cut = False
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
 
                 def piece(text: str) -> None:
                     self._chunk(event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": text}}))

@@ -46,8 +46,11 @@ def test_a_caption_comes_back_checked_and_the_request_is_bedrocks_own(
     url, state = bedrock
     generator = _generator(url)
     pieces: list[str] = []
+    asked = len(state.requests)
     found = suggest(DOG, Settings(), generator, "dog", on_token=lambda n, p: pieces.append(p))
     generator.close()
+    # Each candidate is one ConverseStream call the stand-in answered.
+    assert len(state.requests) - asked == len(found.candidates)
     # Every candidate came from the model through Bedrock and went through the same checks; a
     # remote model cannot be steered to the minimum length, so the 135M one often falls short
     # and the template may win: either way the caption shown passes.
@@ -99,6 +102,13 @@ def test_wrong_credentials_and_throttling_are_clear_errors_without_secrets(
     # With retries, boto3 waits and asks again; the stand-in throttles only once.
     state.throttle = True
     assert _generator(url, attempts=3).generate(chat, Sampling(max_tokens=4)).text
+
+
+def test_a_connection_broken_mid_answer_is_a_clear_error(bedrock: tuple[str, BedrockStandIn]) -> None:
+    url, state = bedrock
+    state.cut = True
+    with pytest.raises(GeneratorError, match="Bedrock could not be reached"):
+        _generator(url, attempts=1).generate([{"role": "user", "content": "Hello"}], Sampling())
 
 
 def test_an_unreachable_endpoint_falls_back_to_the_template() -> None:

@@ -14,8 +14,9 @@ from typing import Any
 
 from mixbook_desktop.captions.generator import Generated, GeneratorError, Message, Sampling
 
-# Bedrock names a cut-off answer "max_tokens"; every other stop reason leaves whole text.
-_LENGTH_REASONS = {"max_tokens", "model_context_window_exceeded"}
+# Stop reasons after which the text may be cut short or replaced: reported as a cut, which
+# the checks refuse. "end_turn" and "stop_sequence" leave whole text.
+_CUT_REASONS = {"max_tokens", "model_context_window_exceeded", "content_filtered", "guardrail_intervened"}
 
 
 class BedrockGenerator:
@@ -65,7 +66,10 @@ class BedrockGenerator:
         on_token: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Generated:
+        client = self._connect()  # boto3 and botocore are there from here on
+        from botocore.eventstream import ParserError
         from botocore.exceptions import BotoCoreError, ClientError
+        from urllib3.exceptions import HTTPError
 
         started = time.perf_counter()
         system = [{"text": m["content"]} for m in messages if m["role"] == "system"]
@@ -90,7 +94,7 @@ class BedrockGenerator:
         finish = "stop"
         prompt_tokens = tokens = 0
         try:
-            stream = self._connect().converse_stream(**request)["stream"]
+            stream = client.converse_stream(**request)["stream"]
             for event in stream:
                 if cancel is not None and cancel.is_set():
                     finish = "cancelled"
@@ -103,7 +107,7 @@ class BedrockGenerator:
                         if on_token is not None:
                             on_token(piece)
                 elif "messageStop" in event:
-                    finish = "length" if event["messageStop"]["stopReason"] in _LENGTH_REASONS else "stop"
+                    finish = "length" if event["messageStop"]["stopReason"] in _CUT_REASONS else "stop"
                 elif "metadata" in event:
                     usage = event["metadata"].get("usage", {})
                     prompt_tokens, tokens = usage.get("inputTokens", 0), usage.get("outputTokens", 0)
@@ -111,7 +115,8 @@ class BedrockGenerator:
             error = exc.response.get("Error", {})
             code, message = error.get("Code", "error"), error.get("Message", "")
             raise GeneratorError(f"Bedrock refused the caption request ({code}): {message}") from None
-        except BotoCoreError as exc:
+        except (BotoCoreError, HTTPError, ParserError, OSError) as exc:
+            # Unreachable, or the connection broke or garbled mid-answer.
             raise GeneratorError(f"Bedrock could not be reached: {exc}") from None
         return Generated(
             text="".join(pieces),

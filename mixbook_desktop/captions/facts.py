@@ -18,13 +18,14 @@ _CAMERA_JUNK = re.compile(
     re.I,
 )
 _CAMERA_FILE = re.compile(r"^(img|dsc|dscn|dscf|pxl|p|mvimg|photo|image|screenshot|wp)[-_ ]?\d", re.I)
-# A file name that names the device or the processing says nothing about what it shows.
+# A file name that names the device says nothing about what it shows; words for processing
+# are dropped from a name and the rest kept ("beach-edited" -> "beach").
 _DEVICE_WORDS = re.compile(
-    r"\b(iphone|ipad|android|pixel|galaxy|samsung|nokia|huawei|xiaomi|canon|nikon|sony|fuji|"
-    r"fujifilm|olympus|pentax|panasonic|lumix|gopro|dji|hdr|raw|edited|edit|copy|export|"
-    r"exported|final|resized|scan|scanned|whatsapp|signal|telegram)\b",
+    r"\b(iphone|ipad|android|samsung|nokia|huawei|xiaomi|nikon|sony|fujifilm|olympus|pentax|"
+    r"panasonic|lumix|gopro|dji|whatsapp)\b",
     re.I,
 )
+_PROCESSING_WORDS = {"hdr", "edited", "resized", "exported", "compressed", "copy"}
 # Outside text that talks to the model rather than about the photo is dropped whole: the
 # facts are data, and an instruction in them must not even be seen.
 _ORDERS = re.compile(
@@ -60,6 +61,7 @@ def name_from_file(path: str) -> str | None:
     # Model numbers and counters ("Nokia 8 3 5G", "trip 0042") say nothing a caption can use.
     if sum(any(ch.isdigit() for ch in w) for w in words) > 1 or _DEVICE_WORDS.search(" ".join(words)):
         return None
+    words = [w for w in words if w.lower() not in _PROCESSING_WORDS]
     return clean_quoted(" ".join(words))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from mixbook_desktop.analysis.manifest import ModelError, file_sha256, resolve
 from mixbook_desktop.captions.generator import Generated, GeneratorError, Message, Sampling
+from mixbook_desktop.captions.validate import ABBREVIATION
 
 DEFAULT_MODEL = "smollm2_135m_instruct"
 # Room for the instructions, three worked examples, the facts and the answer, with margin.
@@ -135,7 +136,7 @@ class LlamaCppGenerator:
                     # short first sentence is followed by a second that comments on it.
                     scores[enders] = -np.inf
                     scores[stops] = -np.inf
-                elif written.rstrip().endswith((".", "!", "?")):
+                elif written.rstrip().endswith((".", "!", "?")) and not ABBREVIATION.search(written.rstrip()):
                     # One finished sentence of the right length is the caption.
                     kept = scores[enders].copy()
                     scores[:] = -np.inf

@@ -241,9 +241,8 @@ def facts_block(facts: Facts) -> str:
     lines: list[str] = []
     if facts.kind is not TextKind.PHOTO:
         lines.append(f"Photos: {facts.photo_count}")
-    # "A photo near Lisbon, April 2019." repeats the place and time lines and says nothing more.
-    if facts.description and not facts.description.lower().startswith("a photo"):
-        lines.append(f"Photo: {facts.description}")
+    if facts.told:
+        lines.append(f"Photo: {facts.told}")
     if facts.when:
         lines.append(f"When: {facts.when}" + (f" ({facts.season})" if facts.season else ""))
     if facts.place:

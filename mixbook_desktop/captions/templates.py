@@ -79,9 +79,9 @@ def _subjects(facts: Facts) -> list[str]:
         who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         out += [f"{who}, all smiles"] if smiling else []
         out.append(who)
-    if facts.description and not facts.description.lower().startswith("a photo"):
+    if facts.told:
         # The description's subject: drop its place and date, which the shapes add themselves.
-        subject = re.sub(r",? (near|in) [^,.]+", "", facts.description.rstrip("."))
+        subject = re.sub(r",? (near|in) [^,.]+", "", facts.told.rstrip("."))
         subject = re.sub(r",? [A-Z][a-z]+ \d{4}$", "", subject).strip()
         if subject and not names:
             out.append(subject)

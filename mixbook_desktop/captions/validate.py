@@ -168,9 +168,8 @@ def adds_to(text: str, facts: Facts) -> bool:
     """Whether `text` says anything the facts do not: a word they lack, other than one for
     the people already counted in them."""
     known = _fact_words(facts)
-    has_people = facts.face_count > 0 or bool(facts.people)
     return any(
-        w not in known and w not in _DANGLING and not (has_people and w in _PEOPLE)
+        w not in known and w not in _DANGLING and not (facts.has_people and w in _PEOPLE)
         for w in (_fold(word) for word in words(text))
     )
 
@@ -208,7 +207,11 @@ def problems(
         found.append("cut off at the token limit")
     stripped = text.rstrip()
     last = _fold(tokens[-1])
-    if stripped.endswith((",", ":", ";", "-", "(", "...", "…")) or last in _DANGLING:
+    if (
+        stripped.endswith((",", ":", ";", "-", "(", "...", "…"))
+        or last in _DANGLING
+        or ABBREVIATION.search(stripped)
+    ):
         found.append("unfinished sentence")
     if text.count("(") != text.count(")") or text.count('"') % 2:
         found.append("unbalanced brackets or quotes")
@@ -228,7 +231,12 @@ def problems(
         found.append(f"talks about the task: {', '.join(leaks)}")
     # "Helsinki in August, car, boat.": single words between commas are the fact lines
     # read back, not a sentence.
-    bare = [part.strip(" .!") for part in text.split(",")[1:] if len(words(part)) == 1]
+    names = {_fold(w) for name in facts.people for w in words(name)}
+    bare = [
+        part.strip(" .!")
+        for part in text.split(",")[1:]
+        if len(words(part)) == 1 and _fold(words(part)[0]) not in names | {"and"}
+    ]
     if len(bare) >= 2:
         found.append(f"a list of words, not a sentence: {', '.join(bare)}")
     if all(w.isdigit() for w in tokens):
@@ -276,8 +284,8 @@ def _inventions(text: str, folded: list[str], facts: Facts, known: set[str]) -> 
     if unknown:
         found.append(f"names or places not in the facts: {', '.join(dict.fromkeys(unknown))}")
     months = {w for w in folded if w in _MONTHS and w != "may"} | {w for w in folded if w in _WEEKDAYS}
-    # "may" is mostly the verb; "in May" and "May 2021" are the month.
-    if re.search(r"\b(in|of|early|late|since) May\b|\bMay \d", text):
+    # "may" is the verb, and "May" opening a sentence may be too; elsewhere it is the month.
+    if re.search(r"(?<![.!?]\s)(?<!^)\bMay\b|\bMay \d", text.strip()):
         months.add("may")
     wrong_dates = sorted(w for w in months if w not in when)
     years = [w for w in folded if re.fullmatch(r"(1[89]|20)\d\d", w) and w not in known]
@@ -286,9 +294,8 @@ def _inventions(text: str, folded: list[str], facts: Facts, known: set[str]) -> 
     ]
     if wrong_dates or years or numbers:
         found.append(f"dates or numbers not in the facts: {', '.join(wrong_dates + years + numbers)}")
-    spans = re.findall(
-        r"\b(?:two|three|four|five|six|seven|eight|nine|ten|\d+) (?:years|months|weeks|days)\b", text, re.I
-    )
+    counted = "|".join(_COUNTS)
+    spans = re.findall(rf"\b(?:{counted}|\d+) (?:years|months|weeks|days)\b", text, re.I)
     if spans:
         found.append(f"a length of time not in the facts: {', '.join(spans)}")
     relative = _RELATIVE.search(text)
@@ -308,8 +315,7 @@ def _inventions(text: str, folded: list[str], facts: Facts, known: set[str]) -> 
     weather = sorted({w for w in folded if w in _WEATHER and w not in known})
     if weather:
         found.append(f"weather not in the facts: {', '.join(weather)}")
-    has_people = facts.face_count > 0 or bool(facts.people)
-    if not has_people and any(w in _PEOPLE for w in folded):
+    if not facts.has_people and any(w in _PEOPLE for w in folded):
         found.append("people, but none in the photo")
     if facts.mood != "smiling" and any(w in _SMILES for w in folded):
         found.append("smiles, but no smile was seen")
@@ -331,7 +337,9 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 FLUENCY_WEIGHT = 1.0
 _META = re.compile(r"\b(in|on|of) (a|the|this) (photo|picture|image|shot)\b", re.I)
 COPY_PENALTY = 0.4
-COPY_FLUENCY = -1.0  # about the median mean log-probability of passing candidates
+# About the median mean log-probability of passing candidates: stands in where it is unknown
+# (a backend that does not report it) or meaningless (a copy).
+COPY_FLUENCY = -1.0
 
 
 def score(text: str, facts: Facts, rules: Rules) -> float:
@@ -357,12 +365,18 @@ def score(text: str, facts: Facts, rules: Rules) -> float:
     return value
 
 
+# Short words that end in a full stop without ending a sentence ("St. Albert", "Mt. Fuji").
+ABBREVIATION = re.compile(r"\b(St|Ste|Mt|Ft|Pt|Dr|Mr|Mrs|Ms|Jr|Sr|Av|Ave|Rd|No|vs|etc)\.$")
+
+
 def first_sentence(text: str, rules: Rules) -> str:
     """The first sentence alone when it is long enough: a small model's second sentence is
     mostly a comment on the first ("This is a famous example of ...")."""
-    match = re.match(r"(.+?[.!?])\s+[A-Z\"“]", text)
-    if match and len(words(match.group(1))) >= rules.min_words:
-        return match.group(1)
+    for match in re.finditer(r"[.!?](?=\s+[A-Z\"“])", text):
+        first = text[: match.end()]
+        if ABBREVIATION.search(first):
+            continue  # "St. Ives" goes on
+        return first if len(words(first)) >= rules.min_words else text
     return text
 
 
@@ -370,16 +384,23 @@ _DAYTIMES = ("morning", "afternoon", "evening", "night")
 
 
 def repair(text: str, facts: Facts) -> tuple[str, list[str]]:
-    """`text` with a wrong season or time of day replaced by the one in the facts, and a wrong
-    article ("a old") put right. Those words are slots with one right answer; a small model
-    fills them by chance, and the rest of its sentence is often good."""
+    """`text` with a wrong season or time of day replaced by the one in the facts, and a clearly
+    wrong article ("a old") put right. Those words are slots with one right answer; a small
+    model fills them by chance, and the rest of its sentence is often good. Words that belong
+    to a name ("Winter Park", a person called Autumn) are left alone."""
     fixes: list[str] = []
     when = facts.when or ""
     daytime = next((t for t in _DAYTIMES if re.search(rf"\b{t}\b", when)), None)
+    named = {_fold(w) for t in (facts.place, facts.chapter, *facts.people) if t for w in words(t)}
+    named |= {_fold(w) for _, t in facts.quoted for w in words(t)}
 
     def swap(match: re.Match[str]) -> str:
         word = match.group()
         folded = word.lower()
+        before = text[: match.start()].rstrip()
+        opens = not before or before[-1] in ".!?:"
+        if folded in named or (word[0].isupper() and not opens):
+            return word  # part of a name
         right = facts.season if folded in _SEASONS else daytime
         if right is None or right == folded or (folded in _TIMES and _TIMES[folded] & {right}):
             return word
@@ -391,17 +412,21 @@ def repair(text: str, facts: Facts) -> tuple[str, list[str]]:
 
     def article(match: re.Match[str]) -> str:
         word, after = match.group(1), match.group(2)
-        vowel = after[0].lower() in "aeiou" and not re.match(r"(?i)(uni|use|eu|one|once)", after)
-        vowel = vowel or bool(re.match(r"(?i)(hour|honest|honou?r)", after))
-        right = "an" if vowel else "a"
+        low = after.lower()
+        # Only the clear cases: "u", "eu", "one", "h" and acronyms ("an X-ray") go either way.
+        if low[0] in "uh" or low.startswith(("eu", "one", "once")) or (len(after) > 1 and after[1].isupper()):
+            return match.group()
+        if "-" in after[:2]:
+            return match.group()
+        right = "an" if low[0] in "aeio" else "a"
         if word.lower() == right:
             return match.group()
         fixes.append(f"{word.lower()} {after} -> {right} {after}")
         return (right.capitalize() if word[0].isupper() else right) + " " + after
 
-    # "A surfing, and ...": an activity named alone takes no article.
+    # "A surfing, and ...": the activity the owner named in the file name takes no article.
     bare = re.match(r"(A|An) ([a-z]+ing)(?=[,.:;])", fixed)
-    if bare:
+    if bare and bare.group(2) in named:
         fixes.append(f"{bare.group(1).lower()} {bare.group(2)} -> {bare.group(2)}")
         fixed = bare.group(2).capitalize() + fixed[bare.end() :]
     fixed = re.sub(r"\b(a|an|A|An)\s+([^\W\d_][\w'’-]*)", article, fixed)
@@ -430,7 +455,7 @@ def judge(
             # nothing about the fit, so a typical value stands in for it.
             value += FLUENCY_WEIGHT * COPY_FLUENCY - COPY_PENALTY
         else:
-            value += FLUENCY_WEIGHT * (fluency or 0.0)
+            value += FLUENCY_WEIGHT * (COPY_FLUENCY if fluency is None else fluency)
     return Candidate(text, tuple(found), value, fluency, tuple(fixes))
 
 

@@ -51,6 +51,18 @@ class Facts:
     photo_count: int = 1  # for chapter and book titles
     quoted: tuple[tuple[str, str], ...] = ()  # (what it is, cleaned text)
 
+    @property
+    def has_people(self) -> bool:
+        return self.face_count > 0 or bool(self.people)
+
+    @property
+    def told(self) -> str | None:
+        """The description when it says what the photo shows; "A photo near Lisbon, April
+        2019." only repeats the place and time."""
+        if self.description and not self.description.lower().startswith("a photo"):
+            return self.description
+        return None
+
     def as_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind.value,
