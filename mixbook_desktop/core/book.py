@@ -1,0 +1,117 @@
+"""What a printed book is: its product (trim, bleed, safe margins, page-count rules) and the
+page templates its pages are laid out from. Lengths are in points, 72 to the inch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+POINTS_PER_INCH = 72.0
+POINTS_PER_MM = POINTS_PER_INCH / 25.4
+
+
+@dataclass(frozen=True)
+class Product:
+    """A book format as a lab sells it. Outer edges get `bleed` beyond the trim and keep
+    `safe` inside it; the binding side keeps `gutter` (PRINT.md: 0.125, 0.25, 0.5-0.625 in)."""
+
+    key: str
+    name: str
+    width: float  # trimmed page, points
+    height: float
+    bleed: float = 0.125 * POINTS_PER_INCH
+    safe: float = 0.25 * POINTS_PER_INCH
+    gutter: float = 0.5 * POINTS_PER_INCH
+    min_pages: int = 20
+    page_step: int = 2
+    max_pages: int = 200
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"{self.key}: the page must have a size")
+        if min(self.bleed, self.safe, self.gutter) < 0 or 2 * max(self.safe, self.gutter) >= min(
+            self.width, self.height
+        ):
+            raise ValueError(f"{self.key}: bleed, safe margin and gutter must fit on the page")
+        if self.min_pages < 1 or self.page_step < 1 or self.max_pages < self.min_pages:
+            raise ValueError(f"{self.key}: page counts must be positive, max at least min")
+
+    def page_count(self, wanted: int) -> int:
+        """The nearest count the lab accepts at or above `wanted` (at most max_pages)."""
+        count = max(wanted, self.min_pages)
+        extra = (count - self.min_pages) % self.page_step
+        if extra:
+            count += self.page_step - extra
+        return min(count, self.max_pages - (self.max_pages - self.min_pages) % self.page_step)
+
+
+def _inches(key: str, name: str, width: float, height: float) -> Product:
+    return Product(key, name, width * POINTS_PER_INCH, height * POINTS_PER_INCH)
+
+
+def _mm(key: str, name: str, width: float, height: float) -> Product:
+    return Product(key, name, width * POINTS_PER_MM, height * POINTS_PER_MM, bleed=3 * POINTS_PER_MM)
+
+
+PRODUCTS: dict[str, Product] = {
+    p.key: p
+    for p in (
+        _inches("8x8", "Square 8 x 8 in", 8, 8),
+        _inches("10x10", "Square 10 x 10 in", 10, 10),
+        _inches("12x12", "Square 12 x 12 in", 12, 12),
+        _inches("11x8.5", "Landscape 11 x 8.5 in", 11, 8.5),
+        _inches("8.5x11", "Portrait 8.5 x 11 in", 8.5, 11),
+        _mm("20x20cm", "Square 20 x 20 cm", 200, 200),
+        _mm("30x30cm", "Square 30 x 30 cm", 300, 300),
+        _mm("a4-landscape", "A4 landscape", 297, 210),
+        _mm("a4-portrait", "A4 portrait", 210, 297),
+    )
+}
+
+
+class SlotKind(StrEnum):
+    PHOTO = "photo"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle as fractions of the trimmed page, from its top-left corner."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def overlaps(self, other: Box) -> bool:
+        return (
+            self.x < other.x + other.w
+            and other.x < self.x + self.w
+            and self.y < other.y + other.h
+            and other.y < self.y + self.h
+        )
+
+    def aspect(self, product: Product) -> float:
+        """Width over height once printed on `product`'s page."""
+        return (self.w * product.width) / (self.h * product.height)
+
+
+@dataclass(frozen=True)
+class Slot:
+    kind: SlotKind
+    box: Box
+
+
+@dataclass(frozen=True)
+class PageTemplate:
+    id: str
+    slots: tuple[Slot, ...]
+    cover: bool = False
+
+    @property
+    def photo_slots(self) -> tuple[Slot, ...]:
+        return tuple(s for s in self.slots if s.kind is SlotKind.PHOTO)
+
+    @property
+    def has_text(self) -> bool:
+        return any(s.kind is SlotKind.TEXT for s in self.slots)

@@ -1,0 +1,78 @@
+"""Book products and the page templates in resources/layouts/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mixbook_desktop.core.book import POINTS_PER_INCH, PRODUCTS, Product
+from mixbook_desktop.layout.templates import TemplateError, load_templates
+
+
+def test_products_have_the_labs_sizes_and_page_rules() -> None:
+    square = PRODUCTS["8x8"]
+    assert (square.width, square.height) == (576, 576) and square.bleed == 9 and square.gutter == 36
+    assert PRODUCTS["11x8.5"].width > PRODUCTS["11x8.5"].height
+    assert round(PRODUCTS["a4-portrait"].width / POINTS_PER_INCH * 25.4) == 210
+    assert [square.page_count(n) for n in (1, 20, 21, 22, 23, 500)] == [20, 20, 22, 22, 24, 200]
+    steps_of_four = Product("lab", "Lab", 600, 600, min_pages=26, page_step=4, max_pages=98)
+    assert [steps_of_four.page_count(n) for n in (27, 30, 31, 200)] == [30, 30, 34, 98]
+    with pytest.raises(ValueError, match="must fit"):
+        Product("tiny", "Tiny", 50, 50)
+
+
+def test_the_templates_cover_what_books_need() -> None:
+    templates = load_templates()
+    assert len(templates) >= 25
+    counts = {len(t.photo_slots) for t in templates.values()}
+    assert counts == {1, 2, 3, 4, 5, 6}
+    for n in counts:
+        kinds = {t.has_text for t in templates.values() if len(t.photo_slots) == n and not t.cover}
+        assert kinds == {True, False}, n  # with and without a caption box
+    square = PRODUCTS["8x8"]
+    singles = [t.photo_slots[0].box for t in templates.values() if len(t.photo_slots) == 1 and not t.cover]
+    assert any(b.aspect(square) > 1.3 for b in singles) and any(b.aspect(square) < 0.8 for b in singles)
+    assert any(b == type(b)(0, 0, 1, 1) for b in singles)  # full bleed
+    assert any(t.cover and t.has_text for t in templates.values())
+
+
+@pytest.mark.parametrize("key", sorted(PRODUCTS))
+def test_text_boxes_sit_in_the_safe_area_on_either_page_of_every_product(key: str) -> None:
+    product = PRODUCTS[key]
+    # The gutter is on the right of a left page and the left of a right page: both sides.
+    side = max(product.gutter, product.safe) / product.width
+    top = product.safe / product.height
+    for template in load_templates().values():
+        for slot in template.slots:
+            if slot.kind.value == "text":
+                b = slot.box
+                assert b.x >= side and b.x + b.w <= 1 - side, (template.id, b)
+                assert b.y >= top and b.y + b.h <= 1 - top, (template.id, b)
+
+
+@pytest.mark.parametrize(
+    ("slots", "message"),
+    [
+        ([{"kind": "photo", "box": [0, 0, 0.6, 1]}, {"kind": "photo", "box": [0.5, 0, 0.5, 1]}], "overlap"),
+        ([{"kind": "photo", "box": [0.5, 0, 0.6, 1]}], "past the page"),
+        ([{"kind": "text", "box": [0.1, 0.1, 0.5, 0.1]}], "no photo slot"),
+        ([{"kind": "sticker", "box": [0.1, 0.1, 0.5, 0.1]}], "sticker"),
+        ([{"kind": "photo", "box": [0.1, 0.1]}], "template 'bad'"),
+    ],
+)
+def test_a_broken_template_file_is_refused_with_its_name(
+    tmp_path: Path, slots: list[object], message: str
+) -> None:
+    (tmp_path / "mine.json").write_text(json.dumps({"templates": [{"id": "bad", "slots": slots}]}))
+    with pytest.raises(TemplateError, match=message) as refused:
+        load_templates(tmp_path)
+    assert "mine.json" in str(refused.value)
+
+
+def test_two_templates_with_one_id_are_refused(tmp_path: Path) -> None:
+    page = {"id": "same", "slots": [{"kind": "photo", "box": [0, 0, 1, 1]}]}
+    (tmp_path / "a.json").write_text(json.dumps({"templates": [page, page]}))
+    with pytest.raises(TemplateError, match="used twice"):
+        load_templates(tmp_path)
