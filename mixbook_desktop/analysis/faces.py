@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from mixbook_desktop.analysis.runtime import OnnxModel
-from mixbook_desktop.core.analysis import Box
+from mixbook_desktop.core.geometry import Box
 
 # Tiling: photos are tiled at most at this long side, in tiles of this size with a quarter
 # overlap; faces down to ~5 % of a tile (1.7 % of the photo's width) are then found.

@@ -13,7 +13,8 @@ from mixbook_desktop.analysis.manifest import ModelError, spec
 from mixbook_desktop.analysis.moderation import ModerationModel
 from mixbook_desktop.analysis.quality import VERSION as QUALITY_VERSION
 from mixbook_desktop.analysis.quality import assess
-from mixbook_desktop.core.analysis import Box, FaceFound, PhotoAnalysis, Stage
+from mixbook_desktop.core.analysis import FaceFound, PhotoAnalysis, Stage
+from mixbook_desktop.core.geometry import Box
 
 # Bumped when our own processing around a model changes its results (tiling, tag mapping).
 _FACES_CODE = "f1"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mixbook_desktop.core.geometry import Box
+
 
 class Emotion(StrEnum):
     """Amazon Rekognition's emotion vocabulary, so local and cloud results compare directly."""
@@ -27,26 +29,6 @@ class Stage(StrEnum):
     LABELS = "labels"
     MODERATION = "moderation"
     QUALITY = "quality"  # sharpness, exposure, resolution, perceptual hash
-
-
-@dataclass(frozen=True)
-class Box:
-    """A rectangle as fractions of the upright image: left, top, width, height."""
-
-    x: float
-    y: float
-    w: float
-    h: float
-
-    def as_list(self) -> list[float]:
-        return [round(self.x, 4), round(self.y, 4), round(self.w, 4), round(self.h, 4)]
-
-    def iou(self, other: Box) -> float:
-        ix = max(0.0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
-        iy = max(0.0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
-        inter = ix * iy
-        union = self.w * self.h + other.w * other.h - inter
-        return inter / union if union > 0 else 0.0
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mixbook_desktop.core.geometry import Box
+
 POINTS_PER_INCH = 72.0
 POINTS_PER_MM = POINTS_PER_INCH / 25.4
 
@@ -74,26 +76,9 @@ class SlotKind(StrEnum):
     TEXT = "text"
 
 
-@dataclass(frozen=True)
-class Box:
-    """A rectangle as fractions of the trimmed page, from its top-left corner."""
-
-    x: float
-    y: float
-    w: float
-    h: float
-
-    def overlaps(self, other: Box) -> bool:
-        return (
-            self.x < other.x + other.w
-            and other.x < self.x + self.w
-            and self.y < other.y + other.h
-            and other.y < self.y + self.h
-        )
-
-    def aspect(self, product: Product) -> float:
-        """Width over height once printed on `product`'s page."""
-        return (self.w * product.width) / (self.h * product.height)
+def printed_aspect(box: Box, product: Product) -> float:
+    """Width over height of a page box once printed on `product`'s page."""
+    return (box.w * product.width) / (box.h * product.height)
 
 
 @dataclass(frozen=True)

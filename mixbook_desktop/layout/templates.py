@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mixbook_desktop.core.book import Box, PageTemplate, Slot, SlotKind
+from mixbook_desktop.core.book import PageTemplate, Slot, SlotKind
+from mixbook_desktop.core.geometry import Box
 from mixbook_desktop.core.paths import resources_dir
 
 LAYOUTS_DIR = resources_dir() / "layouts"

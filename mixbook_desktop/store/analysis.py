@@ -7,7 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from mixbook_desktop.core.analysis import Box, FaceFound, PhotoAnalysis, PhotoToAnalyze, Stage
+from mixbook_desktop.core.analysis import FaceFound, PhotoAnalysis, PhotoToAnalyze, Stage
+from mixbook_desktop.core.geometry import Box
 from mixbook_desktop.store.project import Project
 
 # A re-detected face that overlaps an old one this much is the same face: it keeps its id,
