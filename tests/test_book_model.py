@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from mixbook_desktop.core.book import POINTS_PER_INCH, PRODUCTS, Product, printed_aspect
+from mixbook_desktop.core.book import (
+    POINTS_PER_INCH,
+    PRODUCTS,
+    Product,
+    Side,
+    effective_ppi,
+    printed_aspect,
+    safe_rect,
+    slot_rect,
+)
 from mixbook_desktop.core.geometry import Box
 from mixbook_desktop.layout.templates import TemplateError, load_templates
 
@@ -22,6 +31,26 @@ def test_products_have_the_labs_sizes_and_page_rules() -> None:
     assert [steps_of_four.page_count(n) for n in (27, 30, 31, 200)] == [30, 30, 34, 98]
     with pytest.raises(ValueError, match="must fit"):
         Product("tiny", "Tiny", 50, 50)
+
+
+def test_a_full_bleed_slot_runs_into_the_bleed_on_the_outer_edges_only() -> None:
+    square = PRODUCTS["8x8"]
+    whole = Box(0, 0, 1, 1)
+    # A right page is bound on its left: no bleed there.
+    assert slot_rect(square, whole, Side.RIGHT) == (0, -9, 585, 594)
+    assert slot_rect(square, whole, Side.LEFT) == (-9, -9, 585, 594)
+    framed = Box(0.25, 0.25, 0.5, 0.5)
+    assert slot_rect(square, framed, Side.LEFT) == (144, 144, 288, 288)
+    # The gutter (0.5 in) on the binding side, the safe margin (0.25 in) on the others.
+    assert safe_rect(square, Side.LEFT) == (18, 18, 576 - 18 - 36, 540)
+    assert safe_rect(square, Side.RIGHT) == (36, 18, 576 - 18 - 36, 540)
+
+
+def test_effective_resolution_follows_the_scarcer_side() -> None:
+    assert effective_ppi((2400, 2400), (576, 576)) == 300  # 8 x 8 in at 300 ppi
+    assert effective_ppi((2400, 1200), (576, 576)) == 150
+    square = PRODUCTS["8x8"]
+    assert square.error_ppi < square.warn_ppi < square.target_ppi
 
 
 def test_the_templates_cover_what_books_need() -> None:

@@ -27,6 +27,11 @@ class Product:
     min_pages: int = 20
     page_step: int = 2
     max_pages: int = 200
+    # Effective resolution of a placed photo: the target, under it a warning, under the
+    # last an error (PRINT.md: 300 ppi wanted, BookWright warns under 250, some refuse 200).
+    target_ppi: float = 300
+    warn_ppi: float = 250
+    error_ppi: float = 200
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:
@@ -69,6 +74,47 @@ PRODUCTS: dict[str, Product] = {
         _mm("a4-portrait", "A4 portrait", 210, 297),
     )
 }
+
+
+class Side(StrEnum):
+    """Which page of a spread: a left page is bound on its right edge, a right page on its left."""
+
+    LEFT = "left"
+    RIGHT = "right"
+
+
+Rect = tuple[float, float, float, float]  # x, y, width, height in points, from the trim's top-left
+_EDGE = 1e-6
+
+
+def slot_rect(product: Product, box: Box, side: Side) -> Rect:
+    """Where a slot prints. A box that touches an outer trim edge runs on into the bleed there;
+    none runs into the binding, which has no bleed."""
+    x, y = box.x * product.width, box.y * product.height
+    right, bottom = (box.x + box.w) * product.width, (box.y + box.h) * product.height
+    if box.x <= _EDGE and side is Side.LEFT:
+        x -= product.bleed
+    if box.x + box.w >= 1 - _EDGE and side is Side.RIGHT:
+        right += product.bleed
+    if box.y <= _EDGE:
+        y -= product.bleed
+    if box.y + box.h >= 1 - _EDGE:
+        bottom += product.bleed
+    return x, y, right - x, bottom - y
+
+
+def safe_rect(product: Product, side: Side) -> Rect:
+    """The part of the page where text and faces are safe: the safe margin from the outer
+    edges and the gutter from the binding."""
+    left = product.safe if side is Side.LEFT else product.gutter
+    right = product.gutter if side is Side.LEFT else product.safe
+    return left, product.safe, product.width - left - right, product.height - 2 * product.safe
+
+
+def effective_ppi(crop_pixels: tuple[float, float], slot_points: tuple[float, float]) -> float:
+    """Pixels of the crop per printed inch of the slot, along the scarcer side."""
+    (px_w, px_h), (pt_w, pt_h) = crop_pixels, slot_points
+    return min(px_w / (pt_w / POINTS_PER_INCH), px_h / (pt_h / POINTS_PER_INCH))
 
 
 class SlotKind(StrEnum):
