@@ -75,6 +75,9 @@ def _stamp(taken_at: str | None) -> dt.datetime | None:
         return None
 
 
+DAYTIMES = ("morning", "afternoon", "evening", "night")
+
+
 def time_of_day(hour: int) -> str:
     if 5 <= hour < 12:
         return "morning"
@@ -83,6 +86,11 @@ def time_of_day(hour: int) -> str:
     if 17 <= hour < 22:
         return "evening"
     return "night"
+
+
+def daytime_in(when: str | None) -> str | None:
+    """The time of day that `when` (as when_words writes it) names, if any."""
+    return next((t for t in DAYTIMES if re.search(rf"\b{t}\b", when or "")), None)
 
 
 def season(month: int, lat: float | None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from mixbook_desktop.captions import validate
+from mixbook_desktop.captions.facts import daytime_in
 from mixbook_desktop.core.captions import TITLE_RULES, Facts, Rules, TextKind, Tone
 from mixbook_desktop.core.describe import town
 
@@ -106,7 +107,7 @@ def _slots(facts: Facts, subject: str) -> dict[str, str | None]:
     weekday = re.match(
         r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) (\d+) ([A-Z][a-z]+)", facts.when or ""
     )
-    daytime = re.search(r"(morning|afternoon|evening|night)", facts.when or "")
+    daytime = daytime_in(facts.when)
     tag = facts.tags[0] if facts.tags else None
     return {
         "subject": subject,
@@ -117,7 +118,7 @@ def _slots(facts: Facts, subject: str) -> dict[str, str | None]:
         "year": " to ".join(dict.fromkeys(year)) if year else None,
         "season": facts.season,
         "season_title": facts.season.capitalize() if facts.season else None,
-        "daytime": daytime.group(1) if daytime else "day" if facts.when else None,
+        "daytime": daytime or ("day" if facts.when else None),
         "weekday": weekday.group(1) if weekday else None,
         "day_month": f"{weekday.group(2)} {weekday.group(3)}" if weekday else None,
         "people_title": " and ".join(facts.people[:2]) or None,

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from mixbook_desktop.captions.facts import DAYTIMES, daytime_in
 from mixbook_desktop.core.captions import Candidate, Facts, Rules, TextKind
 
 
@@ -380,17 +381,13 @@ def first_sentence(text: str, rules: Rules) -> str:
     return text
 
 
-_DAYTIMES = ("morning", "afternoon", "evening", "night")
-
-
 def repair(text: str, facts: Facts) -> tuple[str, list[str]]:
     """`text` with a wrong season or time of day replaced by the one in the facts, and a clearly
     wrong article ("a old") put right. Those words are slots with one right answer; a small
     model fills them by chance, and the rest of its sentence is often good. Words that belong
     to a name ("Winter Park", a person called Autumn) are left alone."""
     fixes: list[str] = []
-    when = facts.when or ""
-    daytime = next((t for t in _DAYTIMES if re.search(rf"\b{t}\b", when)), None)
+    daytime = daytime_in(facts.when)
     named = {_fold(w) for t in (facts.place, facts.chapter, *facts.people) if t for w in words(t)}
     named |= {_fold(w) for _, t in facts.quoted for w in words(t)}
 
@@ -407,7 +404,7 @@ def repair(text: str, facts: Facts) -> tuple[str, list[str]]:
         fixes.append(f"{folded} -> {right}")
         return right.capitalize() if word[0].isupper() else right
 
-    pattern = r"\b(" + "|".join(sorted(_SEASONS | set(_DAYTIMES))) + r")\b"
+    pattern = r"\b(" + "|".join(sorted(_SEASONS | set(DAYTIMES))) + r")\b"
     fixed = re.sub(pattern, swap, text, flags=re.I)
 
     def article(match: re.Match[str]) -> str:
@@ -442,8 +439,9 @@ def judge(
     allowed: Iterable[str] = (),
     fluency: float | None = None,
 ) -> Candidate:
-    text = first_sentence(clean(raw), rules)
-    if text != clean(raw):
+    cleaned = clean(raw)
+    text = first_sentence(cleaned, rules)
+    if text != cleaned:
         finish = "stop"  # the part kept ended on its own
     text, fixes = repair(text, facts)
     found = problems(text, facts, rules, finish, allowed)
