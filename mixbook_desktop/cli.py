@@ -15,7 +15,11 @@ from rich.table import Table
 from mixbook_desktop import __version__
 from mixbook_desktop.analysis import manifest
 from mixbook_desktop.core import paths
+from mixbook_desktop.core.book import PRODUCTS
 from mixbook_desktop.core.captions import Source, Tone
+from mixbook_desktop.export.pdf import ExportError, render_pngs, write_pdf
+from mixbook_desktop.layout.checks import Problem, Severity, check_book
+from mixbook_desktop.services import book as book_service
 from mixbook_desktop.services import captions, catalog, people
 from mixbook_desktop.services.analysis import AnalysisReport, PhotoDone, analyze_book
 from mixbook_desktop.services.importer import Change, ImportReport, ImportResult, import_paths
@@ -283,11 +287,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with Project.open(book) as project:
         saved = AnalysisStore(project).get_setting(FACE_PACK_KEY)
     _run_analysis(book, args.jobs, Path(saved) if saved else None)
+    _run_layout(book, None, None)
     _run_captions(book)
     with Project.open(book) as project:
         out.print(_photo_table(catalog.photo_listing(project)))
-    out.print(f"Read it as JSON: mixbook-desktop photos {book} --json")
-    return 0
+    pdf = book.with_suffix(".pdf")
+    code = _run_export(book, pdf, book.parent / "pages")
+    out.print(f"The book: {pdf}; its pages as pictures: {book.parent / 'pages'}")
+    out.print(
+        f"Read it as JSON: mixbook-desktop photos {book} --json; "
+        f"the print check: mixbook-desktop check {book}"
+    )
+    return code
 
 
 def _run_captions(
@@ -395,6 +406,204 @@ def cmd_caption(args: argparse.Namespace) -> int:
     return code
 
 
+def _pages_table(project: Project) -> Table:
+    printed = book_service.printed_book(project)
+    names = {info.photo_id: info.name for info in book_service.photo_infos(project).values()}
+    table = Table(pad_edge=False)
+    for column in ("page", "template", "photos", "texts", "locked"):
+        table.add_column(column, overflow="fold")
+    for page in printed.pages:
+        photos = ", ".join(
+            f"{p.slot + 1}:{names.get(p.photo_id, '?') if p.photo_id else '(empty)'}"
+            + ("*" if p.placed_by_user else "")
+            for p in page.photos
+        )
+        texts = " / ".join(t.text or "(none yet)" for t in page.texts)
+        table.add_row(page.label, page.template, photos, texts, "yes" if page.locked else "")
+    return table
+
+
+def _run_layout(book: Path, product: str | None, pages: int | None) -> book_service.LayoutReport:
+    with Project.open(book) as project:
+        report = book_service.layout_book(project, product, pages)
+    out.print(
+        f"{book}: {report.product.name}, {report.pages} pages, {report.placed} photos placed"
+        + (f", {report.kept_pages} locked pages kept" if report.kept_pages else "")
+        + (
+            f", {report.blank} blank pages at the end to reach {report.product.min_pages}"
+            if report.blank
+            else ""
+        )
+    )
+    if report.left_out:
+        out.print(
+            f"[yellow]no room[/] for {len(report.left_out)}: {', '.join(report.left_out)} "
+            "(ask for more --pages)"
+        )
+    for reason, files in sorted(report.not_used.items()):
+        out.print(f"not used ({reason}): {', '.join(sorted(files))}")
+    return report
+
+
+def cmd_layout(args: argparse.Namespace) -> int:
+    try:
+        _run_layout(args.book, args.product, args.pages)
+    except book_service.BookError as exc:
+        err.print(f"mixbook-desktop: {exc}")
+        return 1
+    if args.json:
+        return cmd_pages(argparse.Namespace(book=args.book, json=True, edits=False))
+    with Project.open(args.book) as project:
+        out.print(_pages_table(project))
+    return 0
+
+
+def _page_slot(value: str) -> tuple[int, int | None]:
+    page, _, slot = value.partition(".")
+    try:
+        return int(page), int(slot) if slot else None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give PAGE or PAGE.SLOT, e.g. 3 or 3.2") from None
+
+
+def _crop_values(value: str) -> tuple[float, float, float]:
+    try:
+        x, y, w = (float(v) for v in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give X,Y,WIDTH as fractions, e.g. 0.1,0,0.8") from None
+    return x, y, w
+
+
+def cmd_pages(args: argparse.Namespace) -> int:
+    with Project.open(args.book) as project:
+        try:
+            for page, slot in getattr(args, "lock", None) or []:
+                book_service.lock(project, page, slot, True)
+                out.print(f"page {page}{f' slot {slot}' if slot else ''}: locked")
+            for page, slot in getattr(args, "unlock", None) or []:
+                book_service.lock(project, page, slot, False)
+                out.print(f"page {page}{f' slot {slot}' if slot else ''}: unlocked")
+            for where, ref in getattr(args, "place", None) or []:
+                page, slot = _page_slot(where)
+                if slot is None:
+                    raise book_service.BookError(f"{where}: say which slot, e.g. {where}.1")
+                book_service.place(project, page, slot, ref)
+                out.print(f"page {page} slot {slot}: {ref} placed (and kept there)")
+            for where, template in getattr(args, "template", None) or []:
+                book_service.set_template(project, int(where), template)
+                out.print(f"page {where}: now {template}")
+            for ref in getattr(args, "remove", None) or []:
+                emptied = book_service.remove(project, ref)
+                out.print(f"{ref}: taken out of the book ({emptied} slots emptied until the next layout)")
+            for ref in getattr(args, "restore", None) or []:
+                book_service.restore(project, ref)
+                out.print(f"{ref}: the layout may use it again")
+            if getattr(args, "crop", None):
+                where, values = args.crop
+                x, y, w = _crop_values(values)
+                page, slot = _page_slot(where)
+                box = book_service.set_crop(project, page, slot or 1, x, y, w)
+                out.print(f"page {page} slot {slot or 1}: crop {box.as_list()} kept through re-layouts")
+        except (book_service.BookError, argparse.ArgumentTypeError) as exc:
+            err.print(f"mixbook-desktop: {exc}")
+            return 1
+        if args.json:
+            print(json.dumps(book_service.pages_json(project), indent=2, ensure_ascii=False))
+        else:
+            out.print(_pages_table(project))
+    return 0
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    colour = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
+    for problem in problems:
+        out.print(
+            f"[{colour[problem.severity]}]{problem.severity.value:<7}[/] {problem.where}: {problem.message}"
+        )
+
+
+def _problem_summary(problems: list[Problem]) -> str:
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    warnings = sum(p.severity is Severity.WARNING for p in problems)
+    return f"{errors} errors, {warnings} warnings"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    with Project.open(args.book) as project:
+        try:
+            problems = check_book(book_service.printed_book(project))
+        except book_service.BookError as exc:
+            err.print(f"mixbook-desktop: {exc}")
+            return 1
+    if args.json:
+        print(json.dumps([p.as_json() for p in problems], indent=2, ensure_ascii=False))
+    else:
+        _print_problems(problems)
+        out.print(f"{args.book}: {_problem_summary(problems)}")
+    return 1 if any(p.severity is Severity.ERROR for p in problems) else 0
+
+
+def _run_export(book: Path, pdf: Path, png: Path | None) -> int:
+    with Project.open(book) as project:
+        try:
+            printed = book_service.printed_book(project)
+        except book_service.BookError as exc:
+            err.print(f"mixbook-desktop: {exc}")
+            return 1
+        title = (catalog.caption_view(project).get("book") or {}).get("text")
+    if not printed.pages:
+        err.print(f"mixbook-desktop: {book} has no pages yet; run `mixbook-desktop layout {book}` first")
+        return 1
+    problems = check_book(printed)
+    progress = _progress("exporting")
+    with progress:
+        task = progress.add_task("export", total=len(printed.pages))
+        try:
+            report = write_pdf(
+                printed, pdf, on_page=lambda n, total: progress.update(task, completed=n), title=title
+            )
+        except ExportError as exc:
+            err.print(f"mixbook-desktop: {exc}")
+            return 1
+    for problem in report.problems:
+        out.print(f"[red]error[/]   {problem}")
+    out.print(
+        f"{pdf}: {report.pages} pages ({printed.product.name}), {report.original} photos as their "
+        f"original JPEG, {report.resampled} resampled; print check: {_problem_summary(problems)}"
+        + (f" (mixbook-desktop check {book})" if problems else "")
+    )
+    if png is not None:
+        names = [f"page-{p.position:03d}" if p.position else "cover" for p in printed.pages]
+        written = render_pngs(pdf, png, names)
+        out.print(f"{len(written)} page previews in {png}")
+    return 1 if report.problems else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    return _run_export(args.book, args.pdf, args.png)
+
+
+def cmd_make(args: argparse.Namespace) -> int:
+    pdf: Path = args.pdf
+    book: Path = args.book or pdf.with_suffix(".mbook")
+    steps = "import, analyse, lay out, caption, export"
+    err.print(f"{book}: {steps}")
+    report = _run_import(book, [str(args.photos)], False, args.jobs)
+    out.print(_summary(report, book))
+    with Project.open(book) as project:
+        saved = AnalysisStore(project).get_setting(FACE_PACK_KEY)
+        if args.tone:
+            captions.save_options(project, tone=Tone(args.tone))
+    _run_analysis(book, args.jobs, Path(saved) if saved else None)
+    try:
+        _run_layout(book, args.product, args.pages)
+    except book_service.BookError as exc:
+        err.print(f"mixbook-desktop: {exc}")
+        return 1
+    _run_captions(book)
+    return _run_export(book, pdf, args.png)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mixbook-desktop", description="A local-first photobook editor.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -464,6 +673,60 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", metavar="TARGET", help="what was suggested and changed, oldest first")
     p.add_argument("--json", action="store_true", help="print every text as JSON")
     p.set_defaults(run=cmd_caption)
+
+    p = sub.add_parser(
+        "layout", help="lay the book out: chapters, pages, photos, crops (keeps what you locked)"
+    )
+    p.add_argument("book", type=Path)
+    p.add_argument("--product", choices=list(PRODUCTS), help="the book's format, kept (default 8x8)")
+    p.add_argument("--pages", type=int, help="how many pages, kept (default: as the photos need)")
+    p.add_argument("--json", action="store_true", help="print the pages as JSON")
+    p.set_defaults(run=cmd_layout)
+
+    p = sub.add_parser("pages", help="list the pages; lock them, place, remove and crop photos")
+    p.add_argument("book", type=Path)
+    p.add_argument(
+        "--lock", action="append", type=_page_slot, metavar="PAGE[.SLOT]", help="keep through re-layouts"
+    )
+    p.add_argument("--unlock", action="append", type=_page_slot, metavar="PAGE[.SLOT]")
+    p.add_argument(
+        "--place", action="append", nargs=2, metavar=("PAGE.SLOT", "SHA256"), help="put a photo there"
+    )
+    p.add_argument(
+        "--template", action="append", nargs=2, metavar=("PAGE", "TEMPLATE"), help="change a page's template"
+    )
+    p.add_argument("--remove", action="append", metavar="SHA256", help="take a photo out of the book")
+    p.add_argument("--restore", action="append", metavar="SHA256", help="let the layout use it again")
+    p.add_argument(
+        "--crop",
+        nargs=2,
+        metavar=("PAGE.SLOT", "X,Y,WIDTH"),
+        help="show the photo from X,Y, WIDTH wide (fractions; the height follows the slot)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_pages)
+
+    p = sub.add_parser("check", help="print checks: resolution, faces, text, empty slots, page count")
+    p.add_argument("book", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("export", help="write the print-ready PDF")
+    p.add_argument("book", type=Path)
+    p.add_argument("pdf", type=Path, metavar="OUT.pdf")
+    p.add_argument("--png", type=Path, metavar="DIR", help="also render page previews into DIR")
+    p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("make", help="photos to PDF in one go: import, analyse, lay out, caption, export")
+    p.add_argument("photos", type=Path, metavar="PHOTOS_DIR")
+    p.add_argument("pdf", type=Path, metavar="OUT.pdf")
+    p.add_argument("--book", type=Path, help="project file (default: OUT.mbook beside the PDF)")
+    p.add_argument("--product", choices=list(PRODUCTS))
+    p.add_argument("--pages", type=int)
+    p.add_argument("--tone", choices=[t.value for t in Tone])
+    p.add_argument("--png", type=Path, metavar="DIR", help="also render page previews into DIR")
+    p.add_argument("--jobs", type=int, default=None)
+    p.set_defaults(run=cmd_make)
 
     p = sub.add_parser("models", help="check that every analysis model is present and intact")
     p.set_defaults(run=cmd_models)

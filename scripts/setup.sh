@@ -31,6 +31,11 @@ if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
     apt_install python3-venv
 fi
 
+# The tests read exported PDFs back with poppler (pdfinfo, pdffonts, pdfimages).
+if ! command -v pdfinfo >/dev/null; then
+    apt_install poppler-utils
+fi
+
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi

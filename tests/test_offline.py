@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +41,21 @@ def test_the_guard_catches_a_connection(tmp_path: Path) -> None:
     done = _guarded([sys.executable, "-c", probe], log)
     assert done.returncode == 0
     assert "socket" in log.read_text()
+
+
+def test_photos_to_pdf_in_one_command_opens_no_network_socket(tmp_path: Path) -> None:
+    """`make`: import, analysis, layout, captions by the bundled model, and the PDF."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("maxpose__Pilots.jpg", "maxinception__dog.jpg", "exifpy__HMD_Nokia_8.3_5G.jpg"):
+        shutil.copy(DEMO_PHOTOS / name, photos)
+    log = tmp_path / "network.log"
+    pdf = tmp_path / "out" / "trip.pdf"
+    pdf.parent.mkdir()
+    done = _guarded([sys.executable, "-m", "mixbook_desktop", "make", str(photos), str(pdf)], log)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not log.exists(), log.read_text()
+    assert pdf.read_bytes().startswith(b"%PDF") and (tmp_path / "out" / "trip.mbook").is_file()
+    made = re.search(r"(\d+) texts suggested \((\d+) by the model", done.stdout)
+    assert made and int(made[1]) >= 4 and int(made[2]) >= 1, done.stdout  # the title and 3 photos
+    assert re.search(r"trip\.pdf: 21 pages \(Square 8 x 8 in\)", done.stdout), done.stdout

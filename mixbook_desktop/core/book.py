@@ -77,10 +77,12 @@ PRODUCTS: dict[str, Product] = {
 
 
 class Side(StrEnum):
-    """Which page of a spread: a left page is bound on its right edge, a right page on its left."""
+    """Which page of a spread: a left page is bound on its right edge, a right page on its left.
+    The front cover stands alone, with bleed and safe margins all round."""
 
     LEFT = "left"
     RIGHT = "right"
+    COVER = "cover"
 
 
 Rect = tuple[float, float, float, float]  # x, y, width, height in points, from the trim's top-left
@@ -92,9 +94,9 @@ def slot_rect(product: Product, box: Box, side: Side) -> Rect:
     none runs into the binding, which has no bleed."""
     x, y = box.x * product.width, box.y * product.height
     right, bottom = (box.x + box.w) * product.width, (box.y + box.h) * product.height
-    if box.x <= _EDGE and side is Side.LEFT:
+    if box.x <= _EDGE and side is not Side.RIGHT:
         x -= product.bleed
-    if box.x + box.w >= 1 - _EDGE and side is Side.RIGHT:
+    if box.x + box.w >= 1 - _EDGE and side is not Side.LEFT:
         right += product.bleed
     if box.y <= _EDGE:
         y -= product.bleed
@@ -106,7 +108,7 @@ def slot_rect(product: Product, box: Box, side: Side) -> Rect:
 def safe_rect(product: Product, side: Side) -> Rect:
     """The part of the page where text and faces are safe: the safe margin from the outer
     edges and the gutter from the binding."""
-    left = product.safe if side is Side.LEFT else product.gutter
+    left = product.gutter if side is Side.RIGHT else product.safe
     right = product.gutter if side is Side.LEFT else product.safe
     return left, product.safe, product.width - left - right, product.height - 2 * product.safe
 
@@ -146,3 +148,44 @@ class PageTemplate:
     @property
     def has_text(self) -> bool:
         return any(s.kind is SlotKind.TEXT for s in self.slots)
+
+
+# A page left empty to reach the product's minimum page count (labs add them at the end).
+BLANK_TEMPLATE = "blank"
+COVER_POSITION = 0
+
+
+@dataclass(frozen=True)
+class Fill:
+    """What one slot of a page holds: a photo (and its crop) or, in a text slot, the caption
+    target whose text it shows ("photo:<id>", "chapter:<key>", "book")."""
+
+    photo_id: int | None = None
+    text: str | None = None
+    crop: Box | None = None  # fractions of the upright photo; None until computed
+    crop_by_user: bool = False
+    locked: bool = False  # also set when the user put the photo there
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the book: position 0 is the cover, then pages 1, 2, ... (page 1 is a right
+    page). `fills` line up with the template's slots."""
+
+    template: str
+    fills: tuple[Fill, ...]
+    chapter: str | None = None
+    locked: bool = False
+
+    @property
+    def fixed(self) -> bool:
+        """Kept by a re-layout: locked itself, or holding a locked slot."""
+        return self.locked or any(f.locked for f in self.fills)
+
+    def photo_ids(self) -> list[int]:
+        return [f.photo_id for f in self.fills if f.photo_id is not None]
+
+
+def side_of(position: int) -> Side:
+    """Page 1 faces the inside of the cover, on the right; then left and right alternate."""
+    return Side.RIGHT if position % 2 == 1 else Side.LEFT

@@ -184,6 +184,14 @@ def open_for_analysis(path: str, sha256: str, max_side: int) -> tuple[Image.Imag
         raise BadImage(f"unreadable: {exc.strerror or exc}") from None
     if hashlib.sha256(data).hexdigest() != sha256:
         raise BadImage("the file changed since it was imported; import it again")
+    return upright_image(data, max_side)
+
+
+def upright_image(
+    data: bytes, max_side: int, resample: Image.Resampling = Image.Resampling.BILINEAR
+) -> tuple[Image.Image, tuple[int, int]]:
+    """A photo's bytes decoded upright in sRGB, long side at most `max_side` (reduced while
+    decoding where the codec can, then once with `resample`), and its full upright size."""
     try:
         with Image.open(io.BytesIO(data)) as im:
             swaps = im.getexif().get(0x0112) in _SWAPS_AXES
@@ -194,7 +202,7 @@ def open_for_analysis(path: str, sha256: str, max_side: int) -> tuple[Image.Imag
             im.draft("RGB", (max(1, int(im.width * fit)), max(1, int(im.height * fit))))
             im.load()
             upright = ImageOps.exif_transpose(im)
-            upright.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+            upright.thumbnail((max_side, max_side), resample)
             return _to_srgb(upright, icc if isinstance(icc, bytes) else None), full
     except (UnidentifiedImageError, OSError, ValueError, MemoryError, Image.DecompressionBombError) as exc:
         raise BadImage(_reason_decode_failure(exc, sniff.describe(data[: sniff.HEAD_BYTES]))) from None

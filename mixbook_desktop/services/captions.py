@@ -21,7 +21,6 @@ from mixbook_desktop.captions.generator import CaptionGenerator, GeneratorError
 from mixbook_desktop.captions.llama_backend import LlamaCppGenerator
 from mixbook_desktop.captions.suggest import Cancelled, Settings, suggest
 from mixbook_desktop.core.captions import Facts, Rules, Source, TextKind, Tone
-from mixbook_desktop.core.chapters import Moment, group_chapters
 from mixbook_desktop.core.describe import SURE_FROM
 from mixbook_desktop.library.exif import text_fields
 from mixbook_desktop.services import catalog
@@ -187,17 +186,7 @@ def collect_targets(project: Project, seen: OutsideText | None = None) -> list[T
     mine = store.user_captions()
     ids = AnalysisStore(project).photo_ids()
     by_id = {ids[r["sha256"]]: r for r in rows}
-    moments = [
-        Moment(
-            photo_id=pid,
-            order=n,
-            taken_at=r.get("taken_at"),
-            lat=(r.get("gps") or {}).get("lat"),
-            lon=(r.get("gps") or {}).get("lon"),
-        )
-        for n, (pid, r) in enumerate(by_id.items())
-    ]
-    chapters = group_chapters(moments)
+    chapters = catalog.book_chapters(by_id)
     targets: list[Target] = []
     photo_targets: list[Target] = []
     all_facts: list[Facts] = []

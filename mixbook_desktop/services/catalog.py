@@ -7,6 +7,7 @@ from typing import Any
 from mixbook_desktop.analysis.moderation import level
 from mixbook_desktop.core.analysis import Emotion, ModerationLevel, Stage
 from mixbook_desktop.core.captions import Source
+from mixbook_desktop.core.chapters import Chapter, Moment, group_chapters
 from mixbook_desktop.core.describe import describe
 from mixbook_desktop.store.analysis import AnalysisStore, StoredFace
 from mixbook_desktop.store.captions import CaptionStore, photo_target
@@ -199,3 +200,19 @@ def caption_view(project: Project) -> dict[str, dict[str, Any]]:
             "note": s.note if s else None,
         }
     return out
+
+
+def book_chapters(by_id: dict[int, dict[str, Any]]) -> list[Chapter]:
+    """The chapters of the photos in `by_id` (photo id -> `photo_listing` row, in import
+    order), as the captions and the layout both see them."""
+    moments = [
+        Moment(
+            photo_id=pid,
+            order=n,
+            taken_at=r.get("taken_at"),
+            lat=(r.get("gps") or {}).get("lat"),
+            lon=(r.get("gps") or {}).get("lon"),
+        )
+        for n, (pid, r) in enumerate(by_id.items())
+    ]
+    return group_chapters(moments)

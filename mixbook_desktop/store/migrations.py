@@ -138,6 +138,38 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX caption_history_target ON caption_history(target, id);
     """,
+    # 4: the book. Pages by position (0 is the cover), what each slot of a page's template
+    # holds, and the photos the user put into the book or took out of it. The product and the
+    # page count asked for are settings.
+    """
+    CREATE TABLE book_pages (
+        id INTEGER PRIMARY KEY,
+        position INTEGER NOT NULL UNIQUE CHECK (position >= 0),
+        template TEXT NOT NULL,
+        chapter TEXT,
+        locked INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1))
+    );
+    CREATE TABLE book_slots (
+        page_id INTEGER NOT NULL REFERENCES book_pages(id) ON DELETE CASCADE,
+        slot INTEGER NOT NULL CHECK (slot >= 0),
+        photo_id INTEGER REFERENCES photos(id) ON DELETE SET NULL,
+        text_target TEXT,
+        crop_x REAL,
+        crop_y REAL,
+        crop_w REAL,
+        crop_h REAL,
+        crop_by_user INTEGER NOT NULL DEFAULT 0 CHECK (crop_by_user IN (0, 1)),
+        locked INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1)),
+        PRIMARY KEY (page_id, slot),
+        CHECK (photo_id IS NULL OR text_target IS NULL),
+        CHECK ((crop_x IS NULL) = (crop_w IS NULL))
+    );
+    CREATE INDEX book_slots_photo ON book_slots(photo_id);
+    CREATE TABLE book_choices (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        choice TEXT NOT NULL CHECK (choice IN ('include', 'exclude'))
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

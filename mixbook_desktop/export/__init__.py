@@ -1,0 +1,1 @@
+"""The print-ready PDF of a book and the text set in it."""

@@ -1,0 +1,345 @@
+"""The print-ready PDF: one PDF page per book page, its MediaBox the trimmed page plus the
+bleed on its outer edges, TrimBox and BleedBox set; photos as their original JPEG bytes
+wherever the file can print as it is, cropped by clipping; texts in the embedded book font.
+The file appears whole or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageCms
+from reportlab import rl_config
+from reportlab.pdfgen.canvas import Canvas
+
+from mixbook_desktop.core.book import Product, Side
+from mixbook_desktop.core.printed import PlacedPhoto, PlacedText, PrintedBook, PrintedPage
+from mixbook_desktop.export.text import LEADING, block_height, fit_block, register_fonts
+from mixbook_desktop.library.decode import BadImage, upright_image
+
+# Original bytes pass through untouched (ReportLab would otherwise wrap them in ASCII85,
+# a quarter larger).
+rl_config.useA85 = 0
+# Photos with more pixels than this many ppi in their slot are resampled to the target;
+# up to it the original is smaller to keep than to recompress.
+PASS_THROUGH_PPI_FACTOR = 1.5
+# An original of which the crop shows less than this share is resampled: the hidden part
+# would weigh on the file for nothing.
+PASS_THROUGH_SHARE = 0.5
+JPEG_QUALITY = 92
+INK = (0.13, 0.13, 0.13)
+
+
+class ExportError(Exception):
+    """The PDF could not be written; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """One placed photo as drawn, for the benchmark's floor: its page (from 0) and page size,
+    where the whole photo lands and the clip that shows the crop (PDF points from the
+    bottom-left), and its file."""
+
+    page: int
+    page_size: tuple[float, float]
+    rect: tuple[float, float, float, float]
+    clip: tuple[float, float, float, float]
+    path: str
+    format: str
+    embedded: bytes  # the JPEG that went into the PDF: the original, or the resampled crop
+
+
+@dataclass
+class ExportReport:
+    pages: int = 0
+    original: int = 0  # photos embedded as their original bytes
+    resampled: int = 0
+    image_bytes: int = 0  # bytes of every embedded image
+    problems: list[str] = field(default_factory=list)
+    embedded: list[Embedded] | None = None  # every photo as drawn, when asked for
+
+
+def media_box(product: Product, side: Side) -> tuple[float, float, float, float]:
+    """Page width and height with the bleed, and where the trimmed page starts in it (x, y
+    from the bottom-left, as PDF counts). Left pages bleed on the left, right pages on the
+    right, the cover all round; no page bleeds into the binding."""
+    bleed = product.bleed
+    width = product.width + (2 * bleed if side is Side.COVER else bleed)
+    left = 0.0 if side is Side.RIGHT else bleed
+    return width, product.height + 2 * bleed, left, bleed
+
+
+def _sha256_ok(data: bytes, sha256: str | None) -> bool:
+    return sha256 is None or hashlib.sha256(data).hexdigest() == sha256
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A photo made ready to draw: the JPEG file to embed, and whether it is the original."""
+
+    file: str | None
+    original: bool = False
+    size: int = 0
+    problem: str | None = None
+
+
+def _ppi(photo: PlacedPhoto) -> float:
+    crop = photo.crop
+    assert crop is not None
+    _, _, w, h = photo.rect
+    return min(crop.w * photo.size[0] / (w / 72), crop.h * photo.size[1] / (h / 72))
+
+
+def _passes_through(data: bytes, photo: PlacedPhoto, target: float) -> bool:
+    """A JPEG prints as it is when it needs no turning, no colour conversion and no
+    resampling: upright as stored, RGB or grey, sRGB, not far sharper than the print, and
+    not mostly cropped away."""
+    crop = photo.crop
+    if photo.format != "JPEG" or crop is None:
+        return False
+    if _ppi(photo) > target * PASS_THROUGH_PPI_FACTOR or crop.w * crop.h < PASS_THROUGH_SHARE:
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            orientation = im.getexif().get(0x0112, 1)
+            icc = im.info.get("icc_profile")
+            return bool(im.mode in ("RGB", "L") and orientation in (0, 1) and _is_srgb(icc))
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+
+
+def _prepare(photo: PlacedPhoto, target: float, folder: Path, n: int) -> _Ready:
+    """Read and verify the photo, then keep its original JPEG or resample it once. Runs in
+    worker threads: Pillow and hashlib let go of the GIL while they work."""
+    assert photo.path is not None and photo.crop is not None
+    try:
+        data = Path(photo.path).read_bytes()
+    except OSError as exc:
+        return _Ready(None, problem=f"{photo.path}: {exc.strerror or exc}")
+    if not _sha256_ok(data, photo.sha256):
+        return _Ready(None, problem=f"{photo.path}: the file changed since it was imported")
+    if _passes_through(data, photo, target):
+        # ReportLab embeds a JPEG's bytes as they are only from a file named .jpg or .jpeg.
+        if Path(photo.path).suffix.lower() in (".jpg", ".jpeg"):
+            return _Ready(photo.path, original=True, size=len(data))
+        copy = folder / f"{n}.jpg"
+        copy.write_bytes(data)
+        return _Ready(str(copy), original=True, size=len(data))
+    # At most the target resolution; a photo short of it keeps its own pixels. The whole
+    # photo is brought to that scale once (JPEG decodes at 1/2..1/8 on the way, which is
+    # what makes this fast), then the crop is cut out of it.
+    ppi, crop = _ppi(photo), photo.crop
+    scale = min(1.0, target / ppi) if ppi > 0 else 1.0
+    try:
+        image, _ = upright_image(data, math.ceil(max(photo.size) * scale), Image.Resampling.LANCZOS)
+    except BadImage as exc:
+        return _Ready(None, problem=f"{photo.path}: {exc}")
+    part = image.crop(
+        (
+            round(crop.x * image.width),
+            round(crop.y * image.height),
+            round((crop.x + crop.w) * image.width),
+            round((crop.y + crop.h) * image.height),
+        )
+    )
+    out = folder / f"{n}.jpg"
+    part.save(out, "JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=True)
+    return _Ready(str(out), size=out.stat().st_size)
+
+
+class _Writer:
+    def __init__(self, book: PrintedBook, canvas: Canvas, report: ExportReport) -> None:
+        self.book = book
+        self.canvas = canvas
+        self.report = report
+        self.page_size = (0.0, 0.0)
+
+    def page(self, page: PrintedPage, ready: Iterator[_Ready]) -> None:
+        product = self.book.product
+        width, height, left, bottom = media_box(product, page.side)
+        c = self.canvas
+        self.page_size = (width, height)
+        c.setPageSize((width, height))
+        c.setTrimBox((left, bottom, left + product.width, bottom + product.height))
+        c.setBleedBox((0, 0, width, height))
+        self.left, self.top = left, bottom + product.height
+        for photo in page.photos:
+            if _drawn(photo):
+                self.photo(page, photo, next(ready))
+        for text in page.texts:
+            self.text(text)
+        c.showPage()
+        self.report.pages += 1
+
+    def _pdf_rect(self, rect: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        x, y, w, h = rect
+        return self.left + x, self.top - y - h, w, h
+
+    def photo(self, page: PrintedPage, photo: PlacedPhoto, ready: _Ready) -> None:
+        if ready.file is None:
+            self.report.problems.append(f"{page.label}: {ready.problem}")
+            return
+        crop = photo.crop
+        assert crop is not None and photo.path is not None and photo.format is not None
+        x, y, w, h = self._pdf_rect(photo.rect)
+        c = self.canvas
+        if ready.original:
+            # The whole photo drawn at the scale that makes the crop fill the slot, clipped.
+            full_w, full_h = w / crop.w, h / crop.h
+            left = x - crop.x * full_w
+            bottom = y + h - (1 - crop.y) * full_h
+            c.saveState()
+            path = c.beginPath()
+            path.rect(x, y, w, h)
+            c.clipPath(path, stroke=0, fill=0)
+            c.drawImage(ready.file, left, bottom, full_w, full_h)
+            c.restoreState()
+            self.report.original += 1
+        else:
+            c.drawImage(ready.file, x, y, w, h)
+            full_w, full_h = w / crop.w, h / crop.h
+            left, bottom = x - crop.x * full_w, y + h - (1 - crop.y) * full_h
+            self.report.resampled += 1
+        self.report.image_bytes += ready.size
+        if self.report.embedded is not None:
+            self.report.embedded.append(
+                Embedded(
+                    self.report.pages,
+                    self.page_size,
+                    (left, bottom, full_w, full_h),
+                    (x, y, w, h),
+                    photo.path,
+                    photo.format,
+                    Path(ready.file).read_bytes(),
+                )
+            )
+
+    def text(self, text: PlacedText) -> None:
+        parts = text.parts()
+        if not parts:
+            return
+        x, y, w, h = self._pdf_rect(text.rect)
+        fitted = fit_block(parts, w, h)
+        if fitted is None:
+            return  # the print check names it; the text box stays empty rather than overflow
+        c = self.canvas
+        c.setFillColorRGB(*INK)
+        # The block centred in the box; a line's baseline a fifth of its height above its
+        # bottom, which centres Source Serif's capitals and descenders by eye.
+        top = y + (h + block_height(fitted)) / 2
+        for n, part in enumerate(fitted):
+            line_height = part.size * LEADING
+            if n:
+                top -= line_height / 3
+            c.setFont(part.font, part.size)
+            for line in part.lines:
+                top -= line_height
+                c.drawCentredString(x + w / 2, top + line_height / 5, line)
+
+
+def _is_srgb(icc: object) -> bool:
+    """No profile (sRGB by convention) or one that names itself sRGB."""
+    if not icc:
+        return True
+    if not isinstance(icc, bytes):
+        return False
+    try:
+        description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return False
+    # "c2" is a widely used compact sRGB profile (a few hundred bytes) under its own name.
+    name = description.lower().replace(" ", "").strip()
+    return "srgb" in name or name == "c2"
+
+
+def _drawn(photo: PlacedPhoto) -> bool:
+    return photo.photo_id is not None and photo.crop is not None and photo.path is not None
+
+
+def write_pdf(
+    book: PrintedBook,
+    out: str | os.PathLike[str],
+    on_page: Callable[[int, int], None] | None = None,
+    title: str | None = None,
+    record: bool = False,
+) -> ExportReport:
+    """Write `book` to `out`, through a temporary file beside it renamed into place.
+    `record` keeps every photo as drawn in the report (for the benchmark's floor)."""
+    register_fonts()
+    target = Path(out).expanduser().absolute()
+    if target.is_dir():
+        raise ExportError(f"{target} is a folder; give a file name such as book.pdf")
+    if not target.parent.is_dir():
+        raise ExportError(f"the folder {target.parent} does not exist")
+    report = ExportReport(embedded=[] if record else None)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(handle)
+    try:
+        canvas = Canvas(
+            temp,
+            pageCompression=1,
+            # Without it ReportLab lists an unembedded Helvetica. (types-reportlab has this
+            # argument's type wrong.)
+            initialFontName="BookSerif",  # type: ignore[arg-type]
+            initialFontSize=10,
+            invariant=True,
+        )
+        canvas.setTitle(title or target.stem)
+        canvas.setCreator("mixbook-desktop")
+        writer = _Writer(book, canvas, report)
+        photos = [photo for page in book.pages for photo in page.photos if _drawn(photo)]
+        ppi = book.product.target_ppi
+        with tempfile.TemporaryDirectory(prefix="mixbook-export-") as folder:
+            pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+            try:
+                # Every photo is read, checked and, where needed, resampled ahead of the page
+                # that draws it, on every core; the pages take them in order.
+                ready = pool.map(lambda job: _prepare(job[1], ppi, Path(folder), job[0]), enumerate(photos))
+                for n, page in enumerate(book.pages, start=1):
+                    writer.page(page, ready)
+                    if on_page is not None:
+                        on_page(n, len(book.pages))
+                canvas.save()
+            finally:
+                pool.shutdown(cancel_futures=True)
+        with open(temp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(temp, target)
+    except OSError as exc:
+        raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
+    finally:
+        Path(temp).unlink(missing_ok=True)
+    return report
+
+
+def render_pngs(
+    pdf: str | os.PathLike[str], folder: str | os.PathLike[str], names: list[str], dpi: float = 72
+) -> list[Path]:
+    """Page previews of an exported PDF (the PDF itself is rendered, so they show what
+    prints), one PNG per page named from `names`, each written whole or not at all."""
+    import pypdfium2
+
+    out = Path(folder).expanduser().absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    document = pypdfium2.PdfDocument(str(pdf))
+    try:
+        for n in range(len(document)):
+            page = document[n]
+            image = page.render(scale=dpi / 72).to_pil()
+            page.close()
+            name = out / f"{names[n]}.png"
+            temp = name.with_name(f".{name.name}.part")
+            image.save(temp, "PNG")
+            os.replace(temp, name)
+            written.append(name)
+    finally:
+        document.close()
+    return written

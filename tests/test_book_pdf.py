@@ -1,0 +1,182 @@
+"""The book on the analysed demo photos through the real command line: layout, the user's
+edits surviving re-layout, print checks, and the PDF read back with poppler."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mixbook_desktop.core.book import PRODUCTS
+from mixbook_desktop.core.geometry import Box
+from mixbook_desktop.core.printed import inside, map_box
+from mixbook_desktop.export.pdf import ExportError, write_pdf
+from mixbook_desktop.services.book import printed_book
+from mixbook_desktop.store.project import Project
+from tests.analysis_support import copy_book, demo_rows
+from tests.conftest import DEMO_PHOTOS, run_cli
+
+
+@pytest.fixture(scope="module")
+def laid_out(demo_book: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    book = copy_book(demo_book, tmp_path_factory.mktemp("book"))
+    # Texts of the user's own (the model's are tested with the captions): a title with
+    # letters beyond ASCII, and a caption.
+    run_cli("caption", str(book), "--set", "book", "Summers in Åland & Sintra")
+    run_cli(
+        "caption", str(book), "--set", demo_rows(book)["maxinception__dog.jpg"]["sha256"], "Biscuit waits"
+    )
+    run_cli("layout", str(book))
+    return book
+
+
+def _pages(book: Path) -> list[dict[str, Any]]:
+    rows = json.loads(run_cli("pages", str(book), "--json").stdout)
+    assert isinstance(rows, list)
+    return rows
+
+
+def _check(book: Path) -> list[dict[str, Any]]:
+    done = run_cli("check", str(book), "--json", check=False)
+    assert done.returncode in (0, 1), done.stderr
+    problems = json.loads(done.stdout)
+    assert isinstance(problems, list)
+    return problems
+
+
+def _poppler(*args: str) -> str:
+    return subprocess.run(args, capture_output=True, text=True, check=True, timeout=120).stdout
+
+
+def test_the_layout_places_every_usable_photo_with_faces_whole_and_nothing_overlapping(
+    laid_out: Path,
+) -> None:
+    pages = _pages(laid_out)
+    square = PRODUCTS["8x8"]
+    inner = [p for p in pages if p["page"] > 0]
+    assert pages[0]["page"] == 0 and pages[0]["texts"][0]["target"] == "book"
+    assert len(inner) == 20, "16 photos, one a page, make 16 pages; the 8x8 book needs 20"
+    rows = {r["sha256"]: r for r in demo_rows(laid_out).values() if r["status"] == "ok"}
+    placed = [p["sha256"] for page in inner for p in page["photos"] if p["sha256"]]
+    assert sorted(placed) == sorted(rows), "every demo photo is usable and placed once"
+    for page in pages:
+        rects = [p["rect"] for p in page["photos"]] + [t["rect"] for t in page["texts"]]
+        for a, b in itertools.combinations(rects, 2):
+            assert not Box(a[0] + 0.5, a[1] + 0.5, a[2] - 1, a[3] - 1).overlaps(Box(*b)), page
+        for photo in page["photos"]:
+            crop = Box(*photo["crop"])
+            for face in rows[photo["sha256"]]["faces"]:
+                box = Box(*face["box"])
+                # The face, with no slack, lies inside the crop window...
+                assert inside((box.x, box.y, box.w, box.h), (crop.x, crop.y, crop.w, crop.h), 0.005)
+                # ...and so inside the printed slot.
+                assert inside(map_box(crop, tuple(photo["rect"]), box), tuple(photo["rect"]), 0.5)
+        for text in page["texts"]:
+            x, y, w, h = text["rect"]
+            assert x >= square.safe and y >= square.safe
+            assert x + w <= square.width - square.safe and y + h <= square.height - square.safe
+    problems = _check(laid_out)
+    codes = {p["code"] for p in problems}
+    assert not codes & {"face-cut", "face-unsafe", "text-unsafe", "text-overflow", "empty-slot", "page-count"}
+
+
+def test_the_pdf_has_print_boxes_embedded_fonts_and_the_original_jpeg_bytes(
+    laid_out: Path, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "book.pdf"
+    done = run_cli("export", str(laid_out), str(pdf), "--png", str(tmp_path / "pages"))
+    assert "21 pages" in done.stdout
+    square = PRODUCTS["8x8"]
+    boxes = _poppler("pdfinfo", "-box", "-f", "1", "-l", "21", str(pdf))
+    found = {
+        (int(m[1]), m[2]): tuple(float(v) for v in m[3].split())
+        for m in re.finditer(r"Page\s+(\d+) (MediaBox|TrimBox|BleedBox):\s+([\d.\s]+?)\n", boxes)
+    }
+    for page in range(1, 22):
+        media, trim, bleed = (found[(page, k)] for k in ("MediaBox", "TrimBox", "BleedBox"))
+        assert trim[2] - trim[0] == square.width and trim[3] - trim[1] == square.height
+        assert bleed == media and media[3] == square.height + 2 * square.bleed
+        # The cover bleeds all round; inside, no page bleeds into the binding.
+        sides = 2 if page == 1 else 1
+        assert media[2] == square.width + sides * square.bleed
+        if page > 1:
+            left_page = page % 2 == 1  # PDF page 2 is book page 1, a right page
+            assert trim[0] == (square.bleed if left_page else 0)
+    fonts = _poppler("pdffonts", str(pdf)).splitlines()[2:]
+    assert fonts and all(" yes " in line and "SourceSerifPro" in line for line in fonts), fonts
+    images = [line.split() for line in _poppler("pdfimages", "-list", str(pdf)).splitlines()[2:]]
+    assert len(images) == 17  # the cover and 16 pages of one photo each
+    assert all(int(row[12]) <= 450 for row in images), "none far above 300 ppi"
+    # JPEGs that print as they are were embedded byte for byte.
+    _poppler("pdfimages", "-j", str(pdf), str(tmp_path / "img"))
+    extracted = {hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.glob("img-*.jpg")}
+    originals = {hashlib.sha256(p.read_bytes()).hexdigest(): p.name for p in DEMO_PHOTOS.glob("*.jp*g")}
+    assert len(extracted & set(originals)) >= 5, sorted(originals[h] for h in extracted & set(originals))
+    previews = sorted(p.name for p in (tmp_path / "pages").iterdir())
+    assert previews[0] == "cover.png" and len(previews) == 21
+
+
+def test_locks_placements_removals_and_crops_survive_a_new_layout(laid_out: Path, tmp_path: Path) -> None:
+    book = copy_book(laid_out, tmp_path)
+    before = {p["page"]: p for p in _pages(book)}
+    rows = demo_rows(book)
+    dog = rows["maxinception__dog.jpg"]["sha256"]
+    pizza = rows["maxinception__pizza.jpg"]["sha256"]
+    run_cli("pages", str(book), "--lock", "3", "--place", "5.1", dog, "--remove", pizza)
+    run_cli("pages", str(book), "--crop", "7.1", "0,0,0.5")
+    cropped = {p["page"]: p for p in _pages(book)}[7]["photos"][0]
+    run_cli("layout", str(book), "--pages", "24", "--product", "8x8")
+    after = {p["page"]: p for p in _pages(book)}
+    assert len(after) == 25
+    assert after[3]["photos"] == before[3]["photos"] and after[3]["locked"]
+    assert after[5]["photos"][0]["sha256"] == dog and after[5]["photos"][0]["locked"]
+    everywhere = [p["sha256"] for page in after.values() for p in page["photos"]]
+    assert pizza not in everywhere and everywhere.count(dog) == 1
+    moved = [
+        p
+        for page in after.values()
+        if page["page"]
+        for p in page["photos"]
+        if p["sha256"] == cropped["sha256"]
+    ]
+    assert moved and moved[0]["crop"] == cropped["crop"], "the user's crop goes with the photo"
+    # Taking the photo back lets the layout use it again.
+    run_cli("pages", str(book), "--restore", pizza)
+    run_cli("layout", str(book))
+    assert pizza in [p["sha256"] for page in _pages(book) for p in page["photos"]]
+
+
+def test_a_small_photo_placed_big_is_a_print_problem_named_by_page_and_slot(
+    laid_out: Path, tmp_path: Path
+) -> None:
+    book = copy_book(laid_out, tmp_path)
+    chelsea = demo_rows(book)["skimage__chelsea.png"]["sha256"]  # 451 x 300 pixels
+    run_cli("pages", str(book), "--template", "4", "1-full-bleed", "--place", "4.1", chelsea)
+    problems = [p for p in _check(book) if p["page"] == 4 and p["slot"] == 1]
+    assert [p["code"] for p in problems] == ["low-resolution"]
+    assert problems[0]["severity"] == "error" and "skimage__chelsea.png" in problems[0]["message"]
+    assert run_cli("check", str(book), check=False).returncode == 1
+
+
+def test_a_failed_export_leaves_the_old_pdf_whole_and_no_part_file(laid_out: Path, tmp_path: Path) -> None:
+    pdf = tmp_path / "book.pdf"
+    pdf.write_bytes(b"%PDF-1.4 the earlier export\n")
+    with Project.open(laid_out) as project:
+        book = printed_book(project)
+
+    def fail(done: int, total: int) -> None:
+        if done == 3:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(ExportError, match="No space left"):
+        write_pdf(book, pdf, on_page=fail)
+    assert pdf.read_bytes() == b"%PDF-1.4 the earlier export\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["book.pdf"]
+    with pytest.raises(ExportError, match="does not exist"):
+        write_pdf(book, tmp_path / "no" / "book.pdf")
