@@ -410,7 +410,7 @@ def _pages_table(project: Project) -> Table:
     printed = book_service.printed_book(project)
     names = {info.photo_id: info.name for info in book_service.photo_infos(project).values()}
     table = Table(pad_edge=False)
-    for column in ("page", "template", "photos", "texts", "locked"):
+    for column in ("page", "chapter", "template", "photos", "texts", "locked"):
         table.add_column(column, overflow="fold")
     for page in printed.pages:
         photos = ", ".join(
@@ -418,8 +418,10 @@ def _pages_table(project: Project) -> Table:
             + ("*" if p.placed_by_user else "")
             for p in page.photos
         )
-        texts = " / ".join(t.text or "(none yet)" for t in page.texts)
-        table.add_row(page.label, page.template, photos, texts, "yes" if page.locked else "")
+        texts = " / ".join(": ".join(text for text, _ in t.parts()) or "(none yet)" for t in page.texts)
+        table.add_row(
+            page.label, page.chapter or "", page.template, photos, texts, "yes" if page.locked else ""
+        )
     return table
 
 
@@ -477,6 +479,9 @@ def _crop_values(value: str) -> tuple[float, float, float]:
 def cmd_pages(args: argparse.Namespace) -> int:
     with Project.open(args.book) as project:
         try:
+            for where, template in getattr(args, "template", None) or []:
+                book_service.set_template(project, int(where), template)
+                out.print(f"page {where}: now {template}")
             for page, slot in getattr(args, "lock", None) or []:
                 book_service.lock(project, page, slot, True)
                 out.print(f"page {page}{f' slot {slot}' if slot else ''}: locked")
@@ -489,9 +494,6 @@ def cmd_pages(args: argparse.Namespace) -> int:
                     raise book_service.BookError(f"{where}: say which slot, e.g. {where}.1")
                 book_service.place(project, page, slot, ref)
                 out.print(f"page {page} slot {slot}: {ref} placed (and kept there)")
-            for where, template in getattr(args, "template", None) or []:
-                book_service.set_template(project, int(where), template)
-                out.print(f"page {where}: now {template}")
             for ref in getattr(args, "remove", None) or []:
                 emptied = book_service.remove(project, ref)
                 out.print(f"{ref}: taken out of the book ({emptied} slots emptied until the next layout)")
@@ -570,7 +572,11 @@ def _run_export(book: Path, pdf: Path, png: Path | None) -> int:
     out.print(
         f"{pdf}: {report.pages} pages ({printed.product.name}), {report.original} photos as their "
         f"original JPEG, {report.resampled} resampled; print check: {_problem_summary(problems)}"
-        + (f" (mixbook-desktop check {book})" if problems else "")
+        + (
+            f" (mixbook-desktop check {book})"
+            if any(p.severity is not Severity.INFO for p in problems)
+            else ""
+        )
     )
     if png is not None:
         names = [f"page-{p.position:03d}" if p.position else "cover" for p in printed.pages]

@@ -11,7 +11,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pypdfium2
 import pytest
+from PIL import Image, ImageOps
 
 from mixbook_desktop.core.book import PRODUCTS
 from mixbook_desktop.core.geometry import Box
@@ -20,7 +23,7 @@ from mixbook_desktop.export.pdf import ExportError, write_pdf
 from mixbook_desktop.services.book import printed_book
 from mixbook_desktop.store.project import Project
 from tests.analysis_support import copy_book, demo_rows
-from tests.conftest import DEMO_PHOTOS, run_cli
+from tests.conftest import DEMO_PHOTOS, FIXTURE_PHOTOS, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +183,49 @@ def test_a_failed_export_leaves_the_old_pdf_whole_and_no_part_file(laid_out: Pat
     assert [p.name for p in tmp_path.iterdir()] == ["book.pdf"]
     with pytest.raises(ExportError, match="does not exist"):
         write_pdf(book, tmp_path / "no" / "book.pdf")
+
+
+def test_turned_jpegs_print_upright_from_their_original_bytes(tmp_path: Path) -> None:
+    """Orientations 3, 6 and 8 are turned by the PDF itself (the bytes stay the camera's);
+    a mirrored one (7) is resampled upright. Each slot of the rendered page must show the
+    upright photo's crop."""
+    names = [
+        "orient__Landscape_3.jpg",
+        "orient__Landscape_6.jpg",
+        "orient__Landscape_8.jpg",
+        "orient__Portrait_7.jpg",
+    ]
+    book = tmp_path / "turned.mbook"
+    run_cli("import", str(book), *(str(FIXTURE_PHOTOS / n) for n in names))
+    run_cli("analyze", str(book))
+    run_cli("layout", str(book))
+    rows = demo_rows(book)
+    places = [
+        arg for n, name in enumerate(names, start=1) for arg in ("--place", f"1.{n}", rows[name]["sha256"])
+    ]
+    run_cli("pages", str(book), "--template", "1", "4-grid", *places)
+    pdf = tmp_path / "turned.pdf"
+    done = run_cli("export", str(book), str(pdf))
+    counts = re.search(r"(\d+) photos as their original JPEG, (\d+) resampled", done.stdout)
+    assert counts and int(counts[1]) >= 3 and int(counts[2]) >= 1, done.stdout
+    page_one = next(p for p in _pages(book) if p["page"] == 1)
+    document = pypdfium2.PdfDocument(str(pdf))
+    rendered = document[1].render(scale=1).to_pil().convert("L")  # book page 1: PDF page 2
+    document.close()
+    bleed = PRODUCTS["8x8"].bleed  # a right page: bleed on the top, bottom and right only
+    for photo in page_one["photos"]:
+        x, y, w, h = photo["rect"]
+        shown = rendered.crop((round(x), round(y + bleed), round(x + w), round(y + bleed + h)))
+        with Image.open(photo["file"]) as original:
+            upright = ImageOps.exif_transpose(original).convert("L")
+        cx, cy, cw, ch = photo["crop"]
+        box = (cx * upright.width, cy * upright.height, (cx + cw) * upright.width, (cy + ch) * upright.height)
+        expected = upright.crop(tuple(round(v) for v in box)).resize(shown.size)
+        wrong = expected.rotate(90).resize(shown.size)
+        error = float(np.mean(np.abs(np.asarray(shown, float) - np.asarray(expected, float))))
+        wrong_error = float(np.mean(np.abs(np.asarray(shown, float) - np.asarray(wrong, float))))
+        assert error < 12 and error < wrong_error / 2, (Path(photo["file"]).name, error, wrong_error)
+    originals = {hashlib.sha256((FIXTURE_PHOTOS / n).read_bytes()).hexdigest() for n in names[:3]}
+    _poppler("pdfimages", "-j", "-f", "2", "-l", "2", str(pdf), str(tmp_path / "img"))
+    extracted = {hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.glob("img-*.jpg")}
+    assert originals <= extracted, "the three turnable JPEGs went in as their own bytes"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.analysis_support import by_name
+from tests.analysis_support import by_name, copy_book
 from tests.conftest import photos_json, read_manifest, run_cli
 
 FACE_COUNTS = {
@@ -34,12 +37,17 @@ FACE_COUNTS = {
 
 
 @pytest.fixture(scope="module")
-def corpus_rows(shared_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+def corpus_book(shared_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     book = tmp_path_factory.mktemp("corpus") / "corpus.mbook"
     run_cli("import", str(book), str(shared_corpus), timeout=900)
     done = run_cli("analyze", str(book), timeout=1800)
     assert "0 with errors" in done.stdout, done.stdout
-    return by_name(photos_json(book))
+    return book
+
+
+@pytest.fixture(scope="module")
+def corpus_rows(corpus_book: Path) -> dict[str, dict[str, Any]]:
+    return by_name(photos_json(corpus_book))
 
 
 @pytest.mark.parametrize(("name", "count"), sorted(FACE_COUNTS.items()))
@@ -84,3 +92,26 @@ def test_hostile_files_are_errors_not_crashes(
             continue  # refused at import with a reason (the import tests check those)
         assert got["analysed"], row["filename"]
         assert got["analysis_error"] is None, (row["filename"], got["analysis_error"])
+
+
+def test_the_whole_corpus_makes_a_twenty_page_book_with_no_face_cut(
+    corpus_book: Path, corpus_rows: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    book = copy_book(corpus_book, tmp_path)
+    run_cli("caption", str(book), "--set", "book", "Every Kind of Photo")
+    done = run_cli("layout", str(book), "--pages", "20")
+    usable = [r for r in corpus_rows.values() if r["status"] == "ok" and r["best_in_group"] is not False]
+    assert f"20 pages, {len(usable)} photos placed" in done.stdout, done.stdout
+    assert "no room" not in done.stdout
+    problems = json.loads(run_cli("check", str(book), "--json", check=False).stdout)
+    found = {p["code"] for p in problems}
+    assert not found & {"face-cut", "face-unsafe", "text-unsafe", "text-overflow", "empty-slot", "page-count"}
+    assert not found & {"missing-file"}
+    pdf = tmp_path / "corpus.pdf"
+    run_cli("export", str(book), str(pdf), timeout=600)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Pages:\s+21\n", info), info
+    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True)
+    assert len(images.stdout.splitlines()[2:]) == len(usable) + 1  # and the cover
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert all(" yes " in line for line in fonts.splitlines()[2:])

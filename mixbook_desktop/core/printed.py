@@ -48,6 +48,7 @@ class PrintedPage:
     photos: tuple[PlacedPhoto, ...]
     texts: tuple[PlacedText, ...]
     locked: bool = False
+    chapter: str | None = None  # "2015-04-10" or "2022-08-14 to 2022-08-15"; "undated (file order)"
 
     @property
     def label(self) -> str:

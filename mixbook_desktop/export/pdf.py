@@ -86,6 +86,7 @@ class _Ready:
 
     file: str | None
     original: bool = False
+    turn: int = 0  # degrees anticlockwise that make the original upright
     size: int = 0
     problem: str | None = None
 
@@ -97,22 +98,30 @@ def _ppi(photo: PlacedPhoto) -> float:
     return min(crop.w * photo.size[0] / (w / 72), crop.h * photo.size[1] / (h / 72))
 
 
-def _passes_through(data: bytes, photo: PlacedPhoto, target: float) -> bool:
-    """A JPEG prints as it is when it needs no turning, no colour conversion and no
-    resampling: upright as stored, RGB or grey, sRGB, not far sharper than the print, and
-    not mostly cropped away."""
+# EXIF orientations a PDF can apply by turning the page's coordinates (1: as stored; 3, 6, 8:
+# a half, a quarter clockwise, a quarter anticlockwise). Mirrored ones (2, 4, 5, 7) are rare
+# and resampled.
+TURNS = {1: 0, 3: 180, 6: -90, 8: 90}
+
+
+def _passes_through(data: bytes, photo: PlacedPhoto, target: float) -> int | None:
+    """The turn (in degrees) with which a JPEG prints as it is, or None when it must be
+    resampled. As it is means no colour conversion and no resampling: RGB or grey, sRGB, an
+    orientation the PDF can turn, not far sharper than the print, not mostly cropped away."""
     crop = photo.crop
     if photo.format != "JPEG" or crop is None:
-        return False
+        return None
     if _ppi(photo) > target * PASS_THROUGH_PPI_FACTOR or crop.w * crop.h < PASS_THROUGH_SHARE:
-        return False
+        return None
     try:
         with Image.open(io.BytesIO(data)) as im:
-            orientation = im.getexif().get(0x0112, 1)
+            orientation = im.getexif().get(0x0112, 1) or 1
             icc = im.info.get("icc_profile")
-            return bool(im.mode in ("RGB", "L") and orientation in (0, 1) and _is_srgb(icc))
+            if im.mode in ("RGB", "L") and orientation in TURNS and _is_srgb(icc):
+                return TURNS[orientation]
+            return None
     except (OSError, ValueError, Image.DecompressionBombError):
-        return False
+        return None
 
 
 def _prepare(photo: PlacedPhoto, target: float, folder: Path, n: int) -> _Ready:
@@ -125,13 +134,14 @@ def _prepare(photo: PlacedPhoto, target: float, folder: Path, n: int) -> _Ready:
         return _Ready(None, problem=f"{photo.path}: {exc.strerror or exc}")
     if not _sha256_ok(data, photo.sha256):
         return _Ready(None, problem=f"{photo.path}: the file changed since it was imported")
-    if _passes_through(data, photo, target):
+    turn = _passes_through(data, photo, target)
+    if turn is not None:
         # ReportLab embeds a JPEG's bytes as they are only from a file named .jpg or .jpeg.
         if Path(photo.path).suffix.lower() in (".jpg", ".jpeg"):
-            return _Ready(photo.path, original=True, size=len(data))
+            return _Ready(photo.path, original=True, turn=turn, size=len(data))
         copy = folder / f"{n}.jpg"
         copy.write_bytes(data)
-        return _Ready(str(copy), original=True, size=len(data))
+        return _Ready(str(copy), original=True, turn=turn, size=len(data))
     # At most the target resolution; a photo short of it keeps its own pixels. The whole
     # photo is brought to that scale once (JPEG decodes at 1/2..1/8 on the way, which is
     # what makes this fast), then the crop is cut out of it.
@@ -190,22 +200,34 @@ class _Writer:
         assert crop is not None and photo.path is not None and photo.format is not None
         x, y, w, h = self._pdf_rect(photo.rect)
         c = self.canvas
+        # Where the whole upright photo lands when its crop fills the slot.
+        full_w, full_h = w / crop.w, h / crop.h
+        left, bottom = x - crop.x * full_w, y + h - (1 - crop.y) * full_h
         if ready.original:
-            # The whole photo drawn at the scale that makes the crop fill the slot, clipped.
-            full_w, full_h = w / crop.w, h / crop.h
-            left = x - crop.x * full_w
-            bottom = y + h - (1 - crop.y) * full_h
             c.saveState()
             path = c.beginPath()
             path.rect(x, y, w, h)
             c.clipPath(path, stroke=0, fill=0)
-            c.drawImage(ready.file, left, bottom, full_w, full_h)
+            # The stored image, drawn from the corner of the upright photo where its own
+            # bottom-left corner ends up, in coordinates turned as its orientation says.
+            if ready.turn == 0:
+                c.drawImage(ready.file, left, bottom, full_w, full_h)
+            elif ready.turn == 180:
+                c.translate(left + full_w, bottom + full_h)
+                c.rotate(180)
+                c.drawImage(ready.file, 0, 0, full_w, full_h)
+            elif ready.turn == -90:
+                c.translate(left, bottom + full_h)
+                c.rotate(-90)
+                c.drawImage(ready.file, 0, 0, full_h, full_w)
+            else:
+                c.translate(left + full_w, bottom)
+                c.rotate(90)
+                c.drawImage(ready.file, 0, 0, full_h, full_w)
             c.restoreState()
             self.report.original += 1
         else:
             c.drawImage(ready.file, x, y, w, h)
-            full_w, full_h = w / crop.w, h / crop.h
-            left, bottom = x - crop.x * full_w, y + h - (1 - crop.y) * full_h
             self.report.resampled += 1
         self.report.image_bytes += ready.size
         if self.report.embedded is not None:

@@ -30,9 +30,10 @@ from mixbook_desktop.core.geometry import Box
 
 # Without a page count from the user, about this many photos share a page after each opener.
 AUTO_PER_PAGE = 3
-# When photos outnumber the room, pages fill up to this many on average before any photo is
-# left out; templates go up to six, so single pages may hold more.
+# When photos outnumber the room, pages after a chapter's opener fill up to this many before
+# any photo is left out; a chapter with a single page may fill a template of MAX_PER_PAGE.
 CROWDED_PER_PAGE = 4
+MAX_PER_PAGE = 6
 # Costs are in "share of the photo cropped away"; these weigh the other wishes against it.
 SAME_AS_LAST = 0.25  # the template of the page before: a book of identical pages looks cheap
 SAME_AS_SECOND_LAST = 0.1
@@ -85,30 +86,43 @@ def _no_extra(pick: Pick, box: Box, side: Side) -> float:
     return 0.0
 
 
-def _merge_small_chapters(chapters: list[ChapterPicks], room: int) -> list[ChapterPicks]:
-    """With fewer pages than chapters, neighbours share pages: the smallest pair first."""
+def _merge_small_chapters(chapters: list[ChapterPicks], room: int) -> tuple[list[ChapterPicks], list[int]]:
+    """Chapters and their page counts. With fewer pages than chapters, or more photos than
+    the pages hold, neighbouring chapters share pages, the smallest pair first: an opener
+    holds one photo, so fewer openers leave room for more photos."""
     chapters = list(chapters)
-    while len(chapters) > max(room, 1):
+    while True:
+        counts = _pages_per_chapter(chapters, room)
+        fits = all(len(c.picks) <= _room_for(n) for c, n in zip(chapters, counts, strict=True))
+        if len(chapters) <= 1 or (len(chapters) <= room and fits):
+            return chapters, counts
         i = min(range(len(chapters) - 1), key=lambda k: len(chapters[k].picks) + len(chapters[k + 1].picks))
         first, second = chapters[i], chapters[i + 1]
         chapters[i : i + 2] = [replace(first, picks=first.picks + second.picks)]
-    return chapters
 
 
-def _leave_out(chapters: list[ChapterPicks], capacity: int) -> tuple[list[ChapterPicks], list[int]]:
-    """Drop the lowest-scored photos the user did not choose until the rest fit; every
-    chapter keeps at least its best photo."""
-    total = sum(len(c.picks) for c in chapters)
-    if total <= capacity:
-        return chapters, []
-    best = {max(c.picks, key=lambda p: p.score).photo_id for c in chapters}
-    droppable = sorted(
-        (p for c in chapters for p in c.picks if not p.must and p.photo_id not in best),
-        key=lambda p: (p.score, p.photo_id),
-    )
-    dropped = {p.photo_id for p in droppable[: total - capacity]}
-    kept = [replace(c, picks=tuple(p for p in c.picks if p.photo_id not in dropped)) for c in chapters]
-    return kept, [p.photo_id for p in droppable if p.photo_id in dropped]
+def _room_for(pages: int) -> int:
+    """Photos a chapter of this many pages holds before any is left out: an opener with its
+    hero and crowded pages after it; a chapter squeezed onto one page fills a whole template."""
+    return MAX_PER_PAGE if pages == 1 else 1 + (pages - 1) * CROWDED_PER_PAGE
+
+
+def _leave_out(chapters: list[ChapterPicks], counts: list[int]) -> tuple[list[ChapterPicks], list[int]]:
+    """Drop the lowest-scored photos of each chapter that has more than its pages hold. The
+    chapter's best photo and the photos the user chose go first in line to stay."""
+    kept: list[ChapterPicks] = []
+    dropped: list[Pick] = []
+    for chapter, count in zip(chapters, counts, strict=True):
+        room = _room_for(count)
+        if len(chapter.picks) <= room:
+            kept.append(chapter)
+            continue
+        best = max(chapter.picks, key=lambda p: p.score)
+        ranked = sorted(chapter.picks, key=lambda p: (p is not best, not p.must, -p.score, p.photo_id))
+        stay = {p.photo_id for p in ranked[:room]}
+        kept.append(replace(chapter, picks=tuple(p for p in chapter.picks if p.photo_id in stay)))
+        dropped += [p for p in chapter.picks if p.photo_id not in stay]
+    return kept, [p.photo_id for p in sorted(dropped, key=lambda p: (p.score, p.photo_id))]
 
 
 def _pages_per_chapter(chapters: list[ChapterPicks], room: int) -> list[int]:
@@ -310,14 +324,13 @@ def plan_book(
     total = product.page_count(max(wanted, max(fixed, default=0)))
     room = total - len(fixed)
 
-    flowing_chapters = _merge_small_chapters(flowing_chapters, room)
-    capacity = room * CROWDED_PER_PAGE - len(flowing_chapters) * (CROWDED_PER_PAGE - 1)
-    flowing_chapters, left_out = _leave_out(flowing_chapters, max(capacity, len(flowing_chapters)))
+    left_out: list[int] = []
     if room <= 0:
-        left_out += [p.photo_id for c in flowing_chapters for p in c.picks]
+        left_out = [p.photo_id for c in flowing_chapters for p in c.picks]
         flowing_chapters = []
-
-    counts = _pages_per_chapter(flowing_chapters, room)
+    flowing_chapters, counts = _merge_small_chapters(flowing_chapters, room)
+    flowing_chapters, dropped = _leave_out(flowing_chapters, counts)
+    left_out += dropped
     positions = iter(p for p in range(1, total + 1) if p not in fixed)
     by_position: dict[int, Page] = dict(fixed)
     for chapter, count in zip(flowing_chapters, counts, strict=True):

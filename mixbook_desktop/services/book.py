@@ -156,6 +156,20 @@ def _photos(project: Project) -> tuple[dict[int, PhotoInfo], list[ChapterPicks]]
     return infos, [c for c in picks if c.picks]
 
 
+def chapter_labels(project: Project) -> dict[str, str]:
+    """chapter key -> its dates as people read them; undated photos say they follow file order."""
+    rows = [r for r in catalog.photo_listing(project) if r["status"] == "ok"]
+    ids = AnalysisStore(project).photo_ids()
+    labels: dict[str, str] = {}
+    for chapter in catalog.book_chapters({ids[r["sha256"]]: r for r in rows}):
+        if not chapter.dated or not chapter.start:
+            labels[chapter.key] = "undated (file order)"
+            continue
+        start, end = chapter.start[:10], (chapter.end or chapter.start)[:10]
+        labels[chapter.key] = start if start == end else f"{start} to {end}"
+    return labels
+
+
 def product_of(project: Project) -> Product:
     key = AnalysisStore(project).get_setting(PRODUCT_KEY) or DEFAULT_PRODUCT
     if key not in PRODUCTS:
@@ -252,6 +266,13 @@ def layout_book(project: Project, product: str | None = None, pages: int | None 
     infos, chapters = _photos(project)
     old = store.pages()
     fixed = {pos: page for pos, page in old.items() if pos != COVER_POSITION and page.fixed}
+    if not chapters and not fixed:
+        reasons: dict[str, int] = {}
+        for info in infos.values():
+            if info.left_out_because:
+                reasons[info.left_out_because] = reasons.get(info.left_out_because, 0) + 1
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items())) or "the book has no photos"
+        raise BookError(f"no photo can go into the book yet ({why}); import and `analyze` first")
 
     def fit(pick: Pick, box: Box, side: Side) -> float:
         return _face_cost(infos[pick.photo_id], chosen, box, side)
@@ -309,6 +330,7 @@ def printed_book(project: Project) -> PrintedBook:
     product = product_of(project)
     infos, _ = _photos(project)
     view = catalog.caption_view(project)
+    labels = chapter_labels(project)
     pages: list[PrintedPage] = []
     for position, page in sorted(BookStore(project).pages().items()):
         side = Side.COVER if position == COVER_POSITION else side_of(position)
@@ -361,7 +383,17 @@ def printed_book(project: Project) -> PrintedBook:
                 caption = (view.get(photo_target(first)) or {}).get("text")
                 texts[n] = replace(text, subtitle=caption)
                 shown.add(photo_target(first))
-        pages.append(PrintedPage(position, side, page.template, tuple(photos), tuple(texts), page.locked))
+        pages.append(
+            PrintedPage(
+                position,
+                side,
+                page.template,
+                tuple(photos),
+                tuple(texts),
+                page.locked,
+                labels.get(page.chapter or "", page.chapter),
+            )
+        )
     return PrintedBook(product, tuple(pages))
 
 
@@ -407,7 +439,10 @@ def place(project: Project, position: int, slot: int, ref: str) -> None:
     n = _slot(page, position, slot, SlotKind.PHOTO)
     photo = _photo_id(project, ref)
     for pos, other in list(pages.items()):
-        # The photo leaves any slot the layout had put it in; one print of it is enough.
+        # The photo leaves any slot the layout had put it in inside the book; one print of it
+        # is enough there. The cover may repeat a photo of the book.
+        if (pos == COVER_POSITION) != (position == COVER_POSITION):
+            continue
         if any(f.photo_id == photo and not f.locked for f in other.fills) and not other.locked:
             pages[pos] = replace(
                 other, fills=tuple(Fill() if f.photo_id == photo and not f.locked else f for f in other.fills)
@@ -536,6 +571,7 @@ def pages_json(project: Project) -> list[dict[str, Any]]:
             "page": page.position,
             "side": page.side.value,
             "template": page.template,
+            "chapter": page.chapter,
             "locked": page.locked,
             "photos": [
                 {
@@ -554,6 +590,7 @@ def pages_json(project: Project) -> list[dict[str, Any]]:
                     "target": t.target,
                     "role": t.role,
                     "text": t.text,
+                    "subtitle": t.subtitle,
                     "rect": [round(v, 2) for v in t.rect],
                 }
                 for t in page.texts
