@@ -432,7 +432,8 @@ def _run_layout(book: Path, product: str | None, pages: int | None) -> book_serv
         f"{book}: {report.product.name}, {report.pages} pages, {report.placed} photos placed"
         + (f", {report.kept_pages} locked pages kept" if report.kept_pages else "")
         + (
-            f", {report.blank} blank pages at the end to reach {report.product.min_pages}"
+            f"; the last {report.blank} are blank: not enough photos for {report.pages} pages "
+            f"({report.product.name} books have at least {report.product.min_pages})"
             if report.blank
             else ""
         )
@@ -454,7 +455,9 @@ def cmd_layout(args: argparse.Namespace) -> int:
         err.print(f"mixbook-desktop: {exc}")
         return 1
     if args.json:
-        return cmd_pages(argparse.Namespace(book=args.book, json=True, edits=False))
+        with Project.open(args.book) as project:
+            print(json.dumps(book_service.pages_json(project), indent=2, ensure_ascii=False))
+        return 0
     with Project.open(args.book) as project:
         out.print(_pages_table(project))
     return 0
@@ -476,39 +479,58 @@ def _crop_values(value: str) -> tuple[float, float, float]:
     return x, y, w
 
 
+def _slot_of(where: str) -> tuple[int, int]:
+    page, slot = _page_slot(where)
+    if slot is None:
+        raise argparse.ArgumentTypeError(f"{where}: say which slot, e.g. {where}.1")
+    return page, slot
+
+
+def _edit_pages(project: Project, args: argparse.Namespace) -> list[str]:
+    """Every edit the command asks for, in a fixed order; what each did, to print."""
+    done: list[str] = []
+    for where, template in args.template or []:
+        page, slot = _page_slot(where)
+        if slot is not None:
+            raise argparse.ArgumentTypeError(f"{where}: a template is for a whole page, e.g. {page}")
+        book_service.set_template(project, page, template)
+        done.append(f"page {page}: now {template}")
+    for page, slot in args.lock or []:
+        book_service.lock(project, page, slot, True)
+        done.append(f"page {page}{f' slot {slot}' if slot else ''}: locked")
+    for page, slot in args.unlock or []:
+        book_service.lock(project, page, slot, False)
+        done.append(f"page {page}{f' slot {slot}' if slot else ''}: unlocked")
+    for where, ref in args.place or []:
+        page, slot = _slot_of(where)
+        book_service.place(project, page, slot, ref)
+        done.append(f"page {page} slot {slot}: {ref} placed (and kept there)")
+    for ref in args.remove or []:
+        emptied = book_service.remove(project, ref)
+        done.append(f"{ref}: taken out of the book ({emptied} slots emptied until the next layout)")
+    for ref in args.restore or []:
+        book_service.restore(project, ref)
+        done.append(f"{ref}: the layout may use it again")
+    if args.crop:
+        where, values = args.crop
+        x, y, w = _crop_values(values)
+        page, slot = _slot_of(where)
+        box = book_service.set_crop(project, page, slot, x, y, w)
+        done.append(f"page {page} slot {slot}: crop {box.as_list()} kept through re-layouts")
+    return done
+
+
 def cmd_pages(args: argparse.Namespace) -> int:
     with Project.open(args.book) as project:
         try:
-            for where, template in getattr(args, "template", None) or []:
-                book_service.set_template(project, int(where), template)
-                out.print(f"page {where}: now {template}")
-            for page, slot in getattr(args, "lock", None) or []:
-                book_service.lock(project, page, slot, True)
-                out.print(f"page {page}{f' slot {slot}' if slot else ''}: locked")
-            for page, slot in getattr(args, "unlock", None) or []:
-                book_service.lock(project, page, slot, False)
-                out.print(f"page {page}{f' slot {slot}' if slot else ''}: unlocked")
-            for where, ref in getattr(args, "place", None) or []:
-                page, slot = _page_slot(where)
-                if slot is None:
-                    raise book_service.BookError(f"{where}: say which slot, e.g. {where}.1")
-                book_service.place(project, page, slot, ref)
-                out.print(f"page {page} slot {slot}: {ref} placed (and kept there)")
-            for ref in getattr(args, "remove", None) or []:
-                emptied = book_service.remove(project, ref)
-                out.print(f"{ref}: taken out of the book ({emptied} slots emptied until the next layout)")
-            for ref in getattr(args, "restore", None) or []:
-                book_service.restore(project, ref)
-                out.print(f"{ref}: the layout may use it again")
-            if getattr(args, "crop", None):
-                where, values = args.crop
-                x, y, w = _crop_values(values)
-                page, slot = _page_slot(where)
-                box = book_service.set_crop(project, page, slot or 1, x, y, w)
-                out.print(f"page {page} slot {slot or 1}: crop {box.as_list()} kept through re-layouts")
+            # All of the command's edits or none: a mistake in the last leaves the book as it was.
+            with project.db.atomic():
+                done = _edit_pages(project, args)
         except (book_service.BookError, argparse.ArgumentTypeError) as exc:
             err.print(f"mixbook-desktop: {exc}")
             return 1
+        for line in done:
+            (err.print if args.json else out.print)(line)
         if args.json:
             print(json.dumps(book_service.pages_json(project), indent=2, ensure_ascii=False))
         else:

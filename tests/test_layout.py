@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 from mixbook_desktop.core.book import BLANK_TEMPLATE, PRODUCTS, Fill, Page, Side, side_of, slot_rect
 from mixbook_desktop.layout.auto import ChapterPicks, Pick, crop_loss, plan_book
@@ -21,7 +22,9 @@ def _chapters(sizes: list[int], aspects: tuple[float, ...] = (1.5, 0.75, 1.33)) 
             pid = next(ids)
             # Scores vary so that each chapter has one clear best photo.
             picks.append(
-                Pick(pid, aspects[pid % len(aspects)], score=0.3 + (pid * 37 % 11) / 20, pixels=4000)
+                Pick(
+                    pid, aspects[pid % len(aspects)], 0.3 + (pid * 37 % 11) / 20, pixels=4000, captioned=True
+                )
             )
         out.append(ChapterPicks(f"c{n}", tuple(picks), titled=len(sizes) > 1))
     return out
@@ -119,3 +122,43 @@ def test_a_face_in_the_gutter_steers_the_layout_away() -> None:
     plan = plan_book(chapters, templates, SQUARE, fit=fit)
     assert plan.pages[0].template == "1-framed"
     assert plan_book(chapters, templates, SQUARE).pages[0].template == "1-full-bleed"
+
+
+def test_random_books_of_uneven_chapters_always_fit_their_pages() -> None:
+    rng = random.Random(7)
+    for _ in range(150):
+        sizes = [rng.choice([1, 1, 2, 3, 5, 8, 13, 40]) for _ in range(rng.randint(1, 25))]
+        chapters = _chapters(sizes)
+        pages = rng.choice([None, 20, 24, 30, 40])
+        plan = plan_book(chapters, TEMPLATES, SQUARE, pages=pages)
+        placed = _placed(plan.pages)
+        assert len(placed) == len(set(placed))
+        assert sorted(placed + plan.left_out) == sorted(p.photo_id for c in chapters for p in c.picks)
+        assert all(len(page.photo_ids()) <= 6 for page in plan.pages)
+        assert len(plan.pages) == SQUARE.page_count(pages or len(plan.pages))
+        if plan.left_out:  # photos go only when every page is in use
+            assert plan.blank == 0
+
+
+def test_a_kept_opener_is_the_chapters_only_opener_and_its_captions_follow_its_photos() -> None:
+    chapters = _chapters([10, 10])
+    first = plan_book(chapters, TEMPLATES, SQUARE)
+    opener_at = next(n for n, page in enumerate(first.pages, start=1) if page.chapter == "c1")
+    opener = first.pages[opener_at - 1]
+    # The user swaps the opener to a two-photo template with captions and locks its first photo.
+    template = TEMPLATES["2-stacked-captions"]
+    slots = [
+        Fill(photo_id=opener.photo_ids()[0], locked=True),
+        Fill(text="chapter:c1"),
+        Fill(),
+        Fill(text="photo:999"),
+    ]
+    assert [s.kind.value for s in template.slots] == ["photo", "text", "photo", "text"]
+    again = plan_book(chapters, TEMPLATES, SQUARE, fixed={opener_at: Page(template.id, tuple(slots), "c1")})
+    kept = again.pages[opener_at - 1]
+    assert kept.fills[0] == slots[0] and kept.fills[1].text == "chapter:c1"
+    assert kept.fills[2].photo_id is not None
+    # The stale caption target is gone: the box now shows the caption of the photo above it.
+    assert kept.fills[3].text == f"photo:{kept.fills[2].photo_id}"
+    titles = [f.text for page in again.pages for f in page.fills if f.text == "chapter:c1"]
+    assert titles == ["chapter:c1"]

@@ -5,6 +5,7 @@ The file appears whole or not at all."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import math
@@ -87,6 +88,7 @@ class _Ready:
     file: str | None
     original: bool = False
     turn: int = 0  # degrees anticlockwise that make the original upright
+    data: bytes | None = None  # the embedded bytes, kept only for the benchmark
     size: int = 0
     problem: str | None = None
 
@@ -124,9 +126,17 @@ def _passes_through(data: bytes, photo: PlacedPhoto, target: float) -> int | Non
         return None
 
 
-def _prepare(photo: PlacedPhoto, target: float, folder: Path, n: int) -> _Ready:
+def _prepare(photo: PlacedPhoto, target: float, folder: Path, n: int, keep: bool) -> _Ready:
     """Read and verify the photo, then keep its original JPEG or resample it once. Runs in
-    worker threads: Pillow and hashlib let go of the GIL while they work."""
+    worker threads: Pillow and hashlib let go of the GIL while they work. Whatever goes
+    wrong with one photo is that photo's problem, reported, never a crash."""
+    try:
+        return _make_ready(photo, target, folder, n, keep)
+    except Exception as exc:  # one photo's failure is reported with its name; the rest goes on
+        return _Ready(None, problem=f"{photo.path}: {type(exc).__name__}: {exc}")
+
+
+def _make_ready(photo: PlacedPhoto, target: float, folder: Path, n: int, keep: bool) -> _Ready:
     assert photo.path is not None and photo.crop is not None
     try:
         data = Path(photo.path).read_bytes()
@@ -137,11 +147,12 @@ def _prepare(photo: PlacedPhoto, target: float, folder: Path, n: int) -> _Ready:
     turn = _passes_through(data, photo, target)
     if turn is not None:
         # ReportLab embeds a JPEG's bytes as they are only from a file named .jpg or .jpeg.
+        kept = data if keep else None
         if Path(photo.path).suffix.lower() in (".jpg", ".jpeg"):
-            return _Ready(photo.path, original=True, turn=turn, size=len(data))
+            return _Ready(photo.path, original=True, turn=turn, size=len(data), data=kept)
         copy = folder / f"{n}.jpg"
         copy.write_bytes(data)
-        return _Ready(str(copy), original=True, turn=turn, size=len(data))
+        return _Ready(str(copy), original=True, turn=turn, size=len(data), data=kept)
     # At most the target resolution; a photo short of it keeps its own pixels. The whole
     # photo is brought to that scale once (JPEG decodes at 1/2..1/8 on the way, which is
     # what makes this fast), then the crop is cut out of it.
@@ -159,9 +170,11 @@ def _prepare(photo: PlacedPhoto, target: float, folder: Path, n: int) -> _Ready:
             round((crop.y + crop.h) * image.height),
         )
     )
+    buffer = io.BytesIO()
+    part.save(buffer, "JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=True)
     out = folder / f"{n}.jpg"
-    part.save(out, "JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=True)
-    return _Ready(str(out), size=out.stat().st_size)
+    out.write_bytes(buffer.getvalue())
+    return _Ready(str(out), size=buffer.tell(), data=buffer.getvalue() if keep else None)
 
 
 class _Writer:
@@ -200,14 +213,21 @@ class _Writer:
         assert crop is not None and photo.path is not None and photo.format is not None
         x, y, w, h = self._pdf_rect(photo.rect)
         c = self.canvas
-        # Where the whole upright photo lands when its crop fills the slot.
-        full_w, full_h = w / crop.w, h / crop.h
-        left, bottom = x - crop.x * full_w, y + h - (1 - crop.y) * full_h
+        # Where the crop window lands: one scale for both axes, large enough to cover the
+        # slot, centred on it. (The layout makes crops of the slot's shape, so this only
+        # matters if a shape ever differs: the photo is then trimmed, never stretched.)
+        crop_w, crop_h = crop.w * photo.size[0], crop.h * photo.size[1]
+        scale = max(w / crop_w, h / crop_h)
+        win_w, win_h = crop_w * scale, crop_h * scale
+        win_x, win_y = x + (w - win_w) / 2, y + (h - win_h) / 2
+        # And the whole upright photo.
+        full_w, full_h = win_w / crop.w, win_h / crop.h
+        left, bottom = win_x - crop.x * full_w, win_y + win_h - (1 - crop.y) * full_h
+        c.saveState()
+        path = c.beginPath()
+        path.rect(x, y, w, h)
+        c.clipPath(path, stroke=0, fill=0)
         if ready.original:
-            c.saveState()
-            path = c.beginPath()
-            path.rect(x, y, w, h)
-            c.clipPath(path, stroke=0, fill=0)
             # The stored image, drawn from the corner of the upright photo where its own
             # bottom-left corner ends up, in coordinates turned as its orientation says.
             if ready.turn == 0:
@@ -224,11 +244,11 @@ class _Writer:
                 c.translate(left + full_w, bottom)
                 c.rotate(90)
                 c.drawImage(ready.file, 0, 0, full_h, full_w)
-            c.restoreState()
             self.report.original += 1
         else:
-            c.drawImage(ready.file, x, y, w, h)
+            c.drawImage(ready.file, win_x, win_y, win_w, win_h)
             self.report.resampled += 1
+        c.restoreState()
         self.report.image_bytes += ready.size
         if self.report.embedded is not None:
             self.report.embedded.append(
@@ -239,7 +259,7 @@ class _Writer:
                     (x, y, w, h),
                     photo.path,
                     photo.format,
-                    Path(ready.file).read_bytes(),
+                    ready.data or b"",
                 )
             )
 
@@ -276,9 +296,22 @@ def _is_srgb(icc: object) -> bool:
         description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
     except (ImageCms.PyCMSError, OSError, ValueError):
         return False
-    # "c2" is a widely used compact sRGB profile (a few hundred bytes) under its own name.
+    # "c2" is a widely used compact sRGB profile (a few hundred bytes) under its own name;
+    # a linear-light "sRGB" is not the sRGB a print lab expects.
     name = description.lower().replace(" ", "").strip()
-    return "srgb" in name or name == "c2"
+    return ("srgb" in name and "linear" not in name) or name == "c2"
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename durable: the folder's entry, not only the file, must reach the disk."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    # Some filesystems cannot sync a folder; the rename itself has happened all the same.
+    with contextlib.suppress(OSError):
+        os.fsync(handle)
+    os.close(handle)
 
 
 def _drawn(photo: PlacedPhoto) -> bool:
@@ -323,7 +356,9 @@ def write_pdf(
             try:
                 # Every photo is read, checked and, where needed, resampled ahead of the page
                 # that draws it, on every core; the pages take them in order.
-                ready = pool.map(lambda job: _prepare(job[1], ppi, Path(folder), job[0]), enumerate(photos))
+                ready = pool.map(
+                    lambda job: _prepare(job[1], ppi, Path(folder), job[0], record), enumerate(photos)
+                )
                 for n, page in enumerate(book.pages, start=1):
                     writer.page(page, ready)
                     if on_page is not None:
@@ -331,9 +366,20 @@ def write_pdf(
                 canvas.save()
             finally:
                 pool.shutdown(cancel_futures=True)
+        if report.problems:
+            # A book with a photo missing is not the book: the previous PDF stays.
+            shown = "; ".join(report.problems[:3]) + (" ..." if len(report.problems) > 3 else "")
+            raise ExportError(
+                f"{len(report.problems)} photos could not go in, so {target.name} was not written: {shown}"
+            )
         with open(temp, "rb") as fh:
             os.fsync(fh.fileno())
+        # mkstemp makes the file private; a PDF is an ordinary document of the user's.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
         os.replace(temp, target)
+        _sync_folder(target.parent)
     except OSError as exc:
         raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:

@@ -51,9 +51,12 @@ class Fitted:
 
 
 @cache
-def register_fonts() -> None:
-    for name, file in FONT_FILES.items():
-        pdfmetrics.registerFont(TTFont(name, str(FONTS_DIR / file)))
+def register_fonts() -> dict[str, TTFont]:
+    """The book's fonts, registered with ReportLab once; by name."""
+    fonts = {name: TTFont(name, str(FONTS_DIR / file)) for name, file in FONT_FILES.items()}
+    for font in fonts.values():
+        pdfmetrics.registerFont(font)
+    return fonts
 
 
 def width(text: str, font: str, size: float) -> float:
@@ -102,3 +105,9 @@ def fit(text: str, role: str, box_width: float, box_height: float) -> Fitted | N
     """One text at the largest size of its style that fits the box, or None."""
     fitted = fit_block([(text, role)], box_width, box_height)
     return fitted[0] if fitted else None
+
+
+def missing_glyphs(text: str, font: str) -> str:
+    """The characters of `text` the font cannot draw (they would print as empty boxes)."""
+    face = register_fonts()[font].face
+    return "".join(dict.fromkeys(ch for ch in text if not ch.isspace() and ord(ch) not in face.charToGlyph))

@@ -143,20 +143,21 @@ def _pages_per_chapter(chapters: list[ChapterPicks], room: int) -> list[int]:
     return counts
 
 
-def _groups(chapter: ChapterPicks, pages: int) -> list[tuple[list[Pick], Pick]]:
+def _groups(chapter: ChapterPicks, pages: int, opener: bool = True) -> list[tuple[list[Pick], Pick]]:
     """The photos of each of the chapter's pages, with the page's hero: the opener holds the
-    best photo alone, the rest follow in time order in runs as even as possible."""
+    best photo alone, the rest follow in time order in runs as even as possible. A chapter
+    whose opener is a page the user kept has no opener here."""
     hero = max(chapter.picks, key=lambda p: (p.score, -p.photo_id))
     if pages == 1:
         return [(list(chapter.picks), hero)]
-    rest = [p for p in chapter.picks if p is not hero]
-    runs, extra = divmod(len(rest), pages - 1)
-    out: list[tuple[list[Pick], Pick]] = [([hero], hero)]
+    rest = [p for p in chapter.picks if p is not hero] if opener else list(chapter.picks)
+    runs = pages - 1 if opener else pages
+    size, extra = divmod(len(rest), runs)
+    out: list[tuple[list[Pick], Pick]] = [([hero], hero)] if opener else []
     start = 0
-    for n in range(pages - 1):
-        size = runs + (1 if n < extra else 0)
-        group = rest[start : start + size]
-        start += size
+    for n in range(runs):
+        group = rest[start : start + size + (1 if n < extra else 0)]
+        start += len(group)
         out.append((group, max(group, key=lambda p: p.score)))
     return out
 
@@ -275,22 +276,52 @@ def _distance(a: Box, b: Box) -> float:
 
 
 def _fill_partly_locked(
-    page: Page, template: PageTemplate, pool: dict[str, list[Pick]], planner: _Planner, side: Side
+    page: Page,
+    template: PageTemplate,
+    pool: dict[str, list[Pick]],
+    captioned: set[int],
+    planner: _Planner,
+    side: Side,
 ) -> Page:
     """A page holding a locked slot keeps its template and that slot; its other photo slots
-    take the photos of its chapter that fit them best."""
-    fills = list(page.fills)
-    candidates = pool.get(page.chapter or "", [])
+    take the photos of its chapter that fit them best (of the nearest chapters once its own
+    are used up), and its unlocked caption boxes the captions of the photos now beside them
+    (a chapter's title stays: the page opens it)."""
+    fills = list(page.fills) + [Fill()] * (len(template.slots) - len(page.fills))
+    keys = list(pool)
+    own = keys.index(page.chapter) if page.chapter in keys else 0
     for j, slot in enumerate(template.slots):
         if slot.kind is not SlotKind.PHOTO or fills[j].locked:
             continue
-        if not candidates:
+        by_distance = sorted((k for k in keys if pool[k]), key=lambda k: abs(keys.index(k) - own))
+        if not by_distance:
             fills[j] = Fill()
             continue
+        candidates = pool[by_distance[0]]
         pick = min(candidates, key=lambda p: (planner.slot_cost(p, slot.box, side), -p.score))
         candidates.remove(pick)
         fills[j] = Fill(photo_id=pick.photo_id)
+    placed = {
+        fills[j].photo_id: slot.box
+        for j, slot in enumerate(template.slots)
+        if slot.kind is SlotKind.PHOTO and fills[j].photo_id in captioned
+    }
+    shown = {fills[j].text for j in range(len(fills)) if fills[j].locked or _is_title(fills[j].text)}
+    for j, slot in enumerate(template.slots):
+        if slot.kind is not SlotKind.TEXT or fills[j].locked or _is_title(fills[j].text):
+            continue
+        free = [pid for pid in placed if f"photo:{pid}" not in shown]
+        text = None
+        if free:
+            nearest = min(free, key=lambda pid: _distance(placed[pid], slot.box))
+            text = f"photo:{nearest}"
+            shown.add(text)
+        fills[j] = Fill(text=text)
     return replace(page, fills=tuple(fills))
+
+
+def _is_title(text: str | None) -> bool:
+    return bool(text and text.startswith("chapter:"))
 
 
 def plan_book(
@@ -310,11 +341,19 @@ def plan_book(
     used = {pid for page in fixed.values() if page.locked for pid in page.photo_ids()}
     used |= {f.photo_id for page in fixed.values() for f in page.fills if f.locked and f.photo_id is not None}
     pool = {c.key: [p for p in c.picks if p.photo_id not in used] for c in chapters}
+    captioned = {p.photo_id for c in chapters for p in c.picks if p.captioned}
     for position, page in sorted(fixed.items()):
         if not page.locked and page.template in templates:
             fixed[position] = _fill_partly_locked(
-                page, templates[page.template], pool, planner, side_of(position)
+                page, templates[page.template], pool, captioned, planner, side_of(position)
             )
+    # A kept page showing a chapter's title opens that chapter; the flow makes no second one.
+    opened = {
+        f.text.removeprefix("chapter:")
+        for page in fixed.values()
+        for f in page.fills
+        if f.text and _is_title(f.text)
+    }
     flowing_chapters = [replace(c, picks=tuple(pool[c.key])) for c in chapters if pool[c.key]]
 
     if pages is None:
@@ -334,10 +373,13 @@ def plan_book(
     positions = iter(p for p in range(1, total + 1) if p not in fixed)
     by_position: dict[int, Page] = dict(fixed)
     for chapter, count in zip(flowing_chapters, counts, strict=True):
-        for n, (group, hero) in enumerate(_groups(chapter, count)):
+        opener = chapter.key not in opened
+        for n, (group, hero) in enumerate(_groups(chapter, count, opener)):
             position = next(positions)
             recent = [by_position[q].template for q in (position - 2, position - 1) if q in by_position]
-            by_position[position] = planner.page(group, hero, position, recent, chapter, opener=n == 0)
+            by_position[position] = planner.page(
+                group, hero, position, recent, chapter, opener=opener and n == 0
+            )
     blank = 0
     for position in positions:
         by_position[position] = Page(BLANK_TEMPLATE, ())

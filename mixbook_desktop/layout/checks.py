@@ -3,18 +3,19 @@ the user orders. Pure over a PrintedBook."""
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from enum import StrEnum
 
 from mixbook_desktop.core.book import BLANK_TEMPLATE, Rect, Side, effective_ppi, safe_rect
 from mixbook_desktop.core.printed import PrintedBook, PrintedPage, clip, inside, map_box
-from mixbook_desktop.export.text import fit_block
+from mixbook_desktop.export.text import STYLES, fit_block, missing_glyphs
 
 # A face this much inside the crop's edge still counts as whole; boxes from detectors are
 # not drawn to the pixel.
 FACE_SLACK = 0.02
+# A crop whose shape differs from its slot's by more than this is trimmed when printed.
+SHAPE_SLACK = 0.01
 
 
 class Severity(StrEnum):
@@ -62,7 +63,16 @@ def _page_problems(book: PrintedBook, page: PrintedPage) -> list[Problem]:
         if photo.path is None or not os.path.isfile(photo.path):
             add(Severity.ERROR, "missing-file", photo.slot, f"{name}: the file is missing (use `relink`)")
         crop_px = (photo.crop.w * photo.size[0], photo.crop.h * photo.size[1])
-        ppi = effective_ppi(crop_px, (photo.rect[2], photo.rect[3]))
+        # Rounded: a crop stored as 0.74999... of the width is the 200 ppi it was made for.
+        ppi = round(effective_ppi(crop_px, (photo.rect[2], photo.rect[3])), 1)
+        shape = crop_px[0] / crop_px[1]
+        if abs(shape / (photo.rect[2] / photo.rect[3]) - 1) > SHAPE_SLACK:
+            add(
+                Severity.WARNING,
+                "crop-shape",
+                photo.slot,
+                f"{name}: the crop is not the slot's shape, so its edges are trimmed (crop it again)",
+            )
         # How large the shown part prints well: a hint the user can act on.
         good = f"{crop_px[0] / product.warn_ppi:.1f} x {crop_px[1] / product.warn_ppi:.1f} in"
         if ppi < product.error_ppi:
@@ -70,7 +80,7 @@ def _page_problems(book: PrintedBook, page: PrintedPage) -> list[Problem]:
                 Severity.ERROR,
                 "low-resolution",
                 photo.slot,
-                f"{name}: {math.floor(ppi)} ppi, under {product.error_ppi:.0f}: it will print blurred; "
+                f"{name}: {ppi:.0f} ppi, under {product.error_ppi:.0f}: it will print blurred; "
                 f"it prints well up to {good} (a smaller slot) or use a larger original",
             )
         elif ppi < product.warn_ppi:
@@ -78,7 +88,7 @@ def _page_problems(book: PrintedBook, page: PrintedPage) -> list[Problem]:
                 Severity.WARNING,
                 "low-resolution",
                 photo.slot,
-                f"{name}: {math.floor(ppi)} ppi, under {product.warn_ppi:.0f}: it may print soft; "
+                f"{name}: {ppi:.0f} ppi, under {product.warn_ppi:.0f}: it may print soft; "
                 f"it prints well up to {good}",
             )
         for n, face in enumerate(photo.faces, start=1):
@@ -90,17 +100,28 @@ def _page_problems(book: PrintedBook, page: PrintedPage) -> list[Problem]:
             elif not inside(on_page, safe):
                 where = "in the gutter" if _toward_binding(on_page, safe, page) else "near the trim"
                 add(Severity.WARNING, "face-unsafe", photo.slot, f"{name}: face {n} is {where}")
-        if photo.flagged and photo.placed_by_user:
+        if photo.flagged:
+            # The layout never places a flagged photo of its own accord: this one is in the
+            # book because the user chose it.
             add(
                 Severity.WARNING,
                 "flagged-photo",
                 photo.slot,
-                f"{name}: flagged by the content check and placed by you",
+                f"{name}: flagged by the content check; in the book because you chose it",
             )
 
     for text in page.texts:
         if not inside(text.rect, safe):
             add(Severity.ERROR, "text-unsafe", text.slot, "the text box leaves the safe area")
+        for shown, role in text.parts():
+            missing = missing_glyphs(shown, STYLES[role].font)
+            if missing:
+                add(
+                    Severity.ERROR,
+                    "text-glyphs",
+                    text.slot,
+                    f"the book font has no {missing!r}: it would print as empty boxes",
+                )
         if not text.text:
             what = {"title": "the book's title", "chapter": "the chapter's title"}.get(text.role, "a caption")
             add(Severity.WARNING, "empty-text", text.slot, f"no text for {what} yet (run `caption`)")
@@ -142,6 +163,23 @@ def check_book(book: PrintedBook) -> list[Problem]:
                 f"pages in steps of {product.page_step}",
             )
         )
+    seen: dict[int, int] = {}
     for page in book.pages:
         found += _page_problems(book, page)
+        for photo in page.photos:
+            if photo.photo_id is None or page.position == 0:
+                continue  # the cover may repeat a photo of the book
+            if photo.photo_id in seen:
+                name = os.path.basename(photo.path or "")
+                found.append(
+                    Problem(
+                        Severity.WARNING,
+                        "repeated-photo",
+                        page.position,
+                        photo.slot + 1,
+                        f"{name} is also on page {seen[photo.photo_id]}",
+                    )
+                )
+            else:
+                seen[photo.photo_id] = page.position
     return found

@@ -4,6 +4,7 @@ edits to pages, and the book resolved for the print checks and the PDF."""
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -245,23 +246,36 @@ def _cover(
     return Page(template.id, fills)
 
 
+def refit(crop: Box, size: tuple[int, int], aspect: float) -> Box:
+    """A crop reshaped for a slot of another shape (width / height): the same centre and as
+    much of the photo, within the photo. Unchanged when the shape already matches."""
+    width, height = size
+    if abs(_shape(crop, size) / aspect - 1) <= SAME_SHAPE:
+        return crop
+    area = crop.w * width * crop.h * height
+    w_px = math.sqrt(area * aspect)
+    h_px = w_px / aspect
+    shrink = min(1.0, width / w_px, height / h_px)
+    w, h = w_px * shrink / width, h_px * shrink / height
+    x = min(max(crop.x + crop.w / 2 - w / 2, 0.0), 1.0 - w)
+    y = min(max(crop.y + crop.h / 2 - h / 2, 0.0), 1.0 - h)
+    return Box(x, y, w, h)
+
+
 def layout_book(project: Project, product: str | None = None, pages: int | None = None) -> LayoutReport:
     """Lay the book out again from the analysed photos. Locked pages stay where they are as
     they are; a page with a locked slot keeps its template and that slot's photo; a crop the
-    user made is kept while its photo's slot has the same shape; photos the user took out stay
-    out and those the user put in are never left out for room. `product` and `pages`, when
-    given, become the book's settings."""
+    user made goes with its photo (reshaped, around the same centre, if its slot's shape
+    changed); photos the user took out stay out and those the user put in are never left out
+    for room. `product` and `pages`, when given, become the book's settings, saved with the
+    new pages."""
     settings = AnalysisStore(project)
-    if product is not None:
-        if product not in PRODUCTS:
-            raise BookError(f"unknown product {product!r}; choose one of {', '.join(PRODUCTS)}")
-        settings.set_setting(PRODUCT_KEY, product)
-    if pages is not None:
-        if pages < 1:
-            raise BookError("a book needs at least one page")
-        settings.set_setting(PAGES_KEY, pages)
-    chosen = product_of(project)
-    wanted = settings.get_setting(PAGES_KEY)
+    if product is not None and product not in PRODUCTS:
+        raise BookError(f"unknown product {product!r}; choose one of {', '.join(PRODUCTS)}")
+    chosen = PRODUCTS[product] if product is not None else product_of(project)
+    wanted = pages if pages is not None else settings.get_setting(PAGES_KEY)
+    if wanted is not None and not 1 <= wanted <= chosen.max_pages:
+        raise BookError(f"{chosen.name} books have 1 to {chosen.max_pages} pages, not {wanted}")
     store = BookStore(project)
     infos, chapters = _photos(project)
     old = store.pages()
@@ -277,7 +291,10 @@ def layout_book(project: Project, product: str | None = None, pages: int | None 
     def fit(pick: Pick, box: Box, side: Side) -> float:
         return _face_cost(infos[pick.photo_id], chosen, box, side)
 
-    plan = plan_book(chapters, templates(), chosen, pages=wanted, fixed=fixed, fit=fit)
+    try:
+        plan = plan_book(chapters, templates(), chosen, pages=wanted, fixed=fixed, fit=fit)
+    except ValueError as exc:
+        raise BookError(f"the layout failed: {exc}") from None
     new: dict[int, Page] = {}
     cover = _cover(infos, chapters, chosen, old.get(COVER_POSITION))
     if cover is not None:
@@ -298,17 +315,22 @@ def layout_book(project: Project, product: str | None = None, pages: int | None 
         template = templates()[page.template]
         fills = list(page.fills)
         for n, (slot, fill) in enumerate(zip(template.slots, fills, strict=True)):
-            if fill.photo_id is None or fill.photo_id not in infos or (fill.crop_by_user and fill.crop):
+            if fill.photo_id is None or fill.photo_id not in infos:
                 continue
             info = infos[fill.photo_id]
             rect = slot_rect(chosen, slot.box, side)
-            mine = user_crops.get(fill.photo_id)
-            if mine is not None and abs(_shape(mine, info.size) / (rect[2] / rect[3]) - 1) <= SAME_SHAPE:
-                fills[n] = replace(fill, crop=mine, crop_by_user=True)
+            mine = fill.crop if fill.crop_by_user and fill.crop else user_crops.get(fill.photo_id)
+            if mine is not None:
+                fills[n] = replace(fill, crop=refit(mine, info.size, rect[2] / rect[3]), crop_by_user=True)
             else:
                 fills[n] = replace(fill, crop=_crop(project, info, rect), crop_by_user=False)
         new[position] = replace(page, fills=tuple(fills))
-    store.save_pages(new)
+    with project.db.atomic():
+        if product is not None:
+            settings.set_setting(PRODUCT_KEY, product)
+        if pages is not None:
+            settings.set_setting(PAGES_KEY, pages)
+        store.save_pages(new)
 
     not_used: dict[str, list[str]] = {}
     for info in infos.values():
@@ -431,45 +453,54 @@ def _fills(page: Page) -> list[Fill]:
     return [*page.fills, *[Fill()] * (count - len(page.fills))]
 
 
+def _side(position: int) -> Side:
+    return Side.COVER if position == COVER_POSITION else side_of(position)
+
+
+def _with_crop(project: Project, pages: dict[int, Page], position: int, n: int) -> None:
+    """Give slot n of a page a fresh face-aware crop for its photo (in `pages`)."""
+    page = pages[position]
+    fill = page.fills[n]
+    infos = photo_infos(project)
+    if fill.photo_id is None or fill.photo_id not in infos:
+        return
+    rect = slot_rect(product_of(project), templates()[page.template].slots[n].box, _side(position))
+    fills = list(page.fills)
+    fills[n] = replace(fill, crop=_crop(project, infos[fill.photo_id], rect), crop_by_user=False)
+    pages[position] = replace(page, fills=tuple(fills))
+
+
 def place(project: Project, position: int, slot: int, ref: str) -> None:
-    """Put a photo in a slot. It stays there through re-layouts, and in the book."""
+    """Put a photo in a slot. It stays there through re-layouts, and in the book. Inside the
+    book a photo prints once: it leaves the slot the layout gave it; the cover may repeat a
+    photo of the book."""
     store = BookStore(project)
     pages = store.pages()
     page = _page(pages, position)
     n = _slot(page, position, slot, SlotKind.PHOTO)
     photo = _photo_id(project, ref)
+    inside_book = position != COVER_POSITION
     for pos, other in list(pages.items()):
-        # The photo leaves any slot the layout had put it in inside the book; one print of it
-        # is enough there. The cover may repeat a photo of the book.
-        if (pos == COVER_POSITION) != (position == COVER_POSITION):
+        if (pos != COVER_POSITION) != inside_book:
             continue
-        if any(f.photo_id == photo and not f.locked for f in other.fills) and not other.locked:
-            pages[pos] = replace(
-                other, fills=tuple(Fill() if f.photo_id == photo and not f.locked else f for f in other.fills)
-            )
+        for m, f in enumerate(other.fills):
+            if f.photo_id != photo or (pos, m) == (position, n):
+                continue
+            if other.locked or f.locked:
+                raise BookError(
+                    f"that photo is already on page {pos}, which you locked; unlock it there first"
+                )
+            fills = list(other.fills)
+            fills[m] = Fill()
+            pages[pos] = replace(other, fills=tuple(fills))
+            other = pages[pos]
     fills = _fills(pages[position])
     fills[n] = Fill(photo_id=photo, locked=True)
     pages[position] = replace(pages[position], fills=tuple(fills))
+    _with_crop(project, pages, position, n)
     with project.db.atomic():
         store.save_pages(pages)
         store.set_choice(photo, INCLUDE)
-    _recrop(project, position, n)
-
-
-def _recrop(project: Project, position: int, n: int) -> None:
-    store = BookStore(project)
-    pages = store.pages()
-    page = pages[position]
-    fill = page.fills[n]
-    infos, _ = _photos(project)
-    if fill.photo_id is None or fill.photo_id not in infos:
-        return
-    side = Side.COVER if position == COVER_POSITION else side_of(position)
-    rect = slot_rect(product_of(project), templates()[page.template].slots[n].box, side)
-    fills = list(page.fills)
-    fills[n] = replace(fill, crop=_crop(project, infos[fill.photo_id], rect), crop_by_user=False)
-    pages[position] = replace(page, fills=tuple(fills))
-    store.save_pages(pages)
 
 
 def remove(project: Project, ref: str) -> int:
@@ -509,7 +540,8 @@ def lock(project: Project, position: int, slot: int | None = None, locked: bool 
 
 def set_template(project: Project, position: int, template_id: str) -> None:
     """Give a page another template. Its photos move to the new photo slots in order (those
-    beyond the new slot count leave the page) and the crops are made afresh."""
+    beyond the new slot count leave the page) with fresh crops, and are locked there: the
+    page keeps its new template through re-layouts until they are unlocked."""
     store = BookStore(project)
     pages = store.pages()
     page = _page(pages, position)
@@ -520,16 +552,22 @@ def set_template(project: Project, position: int, template_id: str) -> None:
     photos = [f for f in page.fills if f.photo_id is not None]
     texts = [f for f in page.fills if f.text is not None]
     fills = [
-        (Fill(photo_id=photos.pop(0).photo_id) if photos else Fill())
+        (Fill(photo_id=photos.pop(0).photo_id, locked=True) if photos else Fill())
         if slot.kind is SlotKind.PHOTO
         else (texts.pop(0) if texts else Fill())
         for slot in template.slots
     ]
     pages[position] = replace(page, template=template_id, fills=tuple(fills))
-    store.save_pages(pages)
     for n, slot in enumerate(template.slots):
         if slot.kind is SlotKind.PHOTO:
-            _recrop(project, position, n)
+            _with_crop(project, pages, position, n)
+    store.save_pages(pages)
+
+
+# Smaller than this share of the photo's width, or this many pixels, a crop shows nothing
+# worth printing.
+MIN_CROP_SHARE = 0.05
+MIN_CROP_PIXELS = 32
 
 
 def set_crop(project: Project, position: int, slot: int, x: float, y: float, w: float) -> Box:
@@ -540,15 +578,16 @@ def set_crop(project: Project, position: int, slot: int, x: float, y: float, w: 
     page = _page(pages, position)
     n = _slot(page, position, slot, SlotKind.PHOTO)
     fill = _fills(page)[n]
-    infos, _ = _photos(project)
+    infos = photo_infos(project)
     if fill.photo_id is None or fill.photo_id not in infos:
         raise BookError(f"slot {slot} of page {position} holds no photo")
     size = infos[fill.photo_id].size
-    side = Side.COVER if position == COVER_POSITION else side_of(position)
-    rect = slot_rect(product_of(project), templates()[page.template].slots[n].box, side)
+    rect = slot_rect(product_of(project), templates()[page.template].slots[n].box, _side(position))
     h = w * size[0] / (rect[2] / rect[3]) / size[1]
     crop = Box(x, y, w, h)
-    if w <= 0 or x < 0 or y < 0 or x + w > 1 + 1e-6 or y + h > 1 + 1e-6:
+    if w < MIN_CROP_SHARE or min(w * size[0], h * size[1]) < MIN_CROP_PIXELS:
+        raise BookError(f"a crop {w:g} wide is too small to print; give at least {MIN_CROP_SHARE:g}")
+    if x < 0 or y < 0 or x + w > 1 + 1e-6 or y + h > 1 + 1e-6:
         raise BookError(
             f"a crop of width {w:g} from ({x:g}, {y:g}) is {h:.3f} high and leaves the photo; "
             "all of it must lie within 0-1"
