@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -59,6 +60,14 @@ def book(tmp_path: Path) -> Iterator[Path]:
     if path.exists():
         with Project.open(path) as project:
             assert project.integrity_ok()
+
+
+def demo_subset(folder: Path, *names: str) -> Path:
+    """A folder of its own holding copies of these demo photos, for books a test may change."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(DEMO_PHOTOS / name, folder)
+    return folder
 
 
 def run_cli(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -26,7 +25,7 @@ from mixbook_desktop.export.pdf import ExportError, write_pdf
 from mixbook_desktop.services.book import printed_book
 from mixbook_desktop.store.project import Project
 from tests.analysis_support import copy_book, demo_rows
-from tests.conftest import DEMO_PHOTOS, FIXTURE_PHOTOS, run_cli
+from tests.conftest import DEMO_PHOTOS, FIXTURE_PHOTOS, demo_subset, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -286,10 +285,9 @@ def test_a_title_the_font_cannot_draw_is_a_print_error(laid_out: Path, tmp_path:
 
 
 def test_an_export_with_a_photo_missing_keeps_the_previous_pdf(tmp_path: Path) -> None:
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for name in ("maxinception__dog.jpg", "maxscene__paris.jpg", "maxemotion__happy-baby.jpeg"):
-        shutil.copy(DEMO_PHOTOS / name, photos)
+    photos = demo_subset(
+        tmp_path / "photos", "maxinception__dog.jpg", "maxscene__paris.jpg", "maxemotion__happy-baby.jpeg"
+    )
     book = tmp_path / "moved.mbook"
     for command in ("import", "analyze", "layout"):
         run_cli(command, str(book), *([str(photos)] if command == "import" else []))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import DEMO_PHOTOS, FIXTURE_PHOTOS, ROOT
+from tests.conftest import DEMO_PHOTOS, FIXTURE_PHOTOS, ROOT, demo_subset
 
 GUARD = Path(__file__).parent / "support" / "no_network"
 
@@ -45,10 +44,9 @@ def test_the_guard_catches_a_connection(tmp_path: Path) -> None:
 
 def test_photos_to_pdf_in_one_command_opens_no_network_socket(tmp_path: Path) -> None:
     """`make`: import, analysis, layout, captions by the bundled model, and the PDF."""
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for name in ("maxpose__Pilots.jpg", "maxinception__dog.jpg", "exifpy__HMD_Nokia_8.3_5G.jpg"):
-        shutil.copy(DEMO_PHOTOS / name, photos)
+    photos = demo_subset(
+        tmp_path / "photos", "maxpose__Pilots.jpg", "maxinception__dog.jpg", "exifpy__HMD_Nokia_8.3_5G.jpg"
+    )
     log = tmp_path / "network.log"
     pdf = tmp_path / "out" / "trip.pdf"
     pdf.parent.mkdir()
