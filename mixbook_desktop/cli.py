@@ -438,6 +438,12 @@ def _run_layout(book: Path, product: str | None, pages: int | None) -> book_serv
             else ""
         )
     )
+    if pages is not None and report.pages != pages:
+        rule = report.product
+        out.print(
+            f"{pages} pages asked for, {report.pages} made: {rule.name} books have {rule.min_pages} to "
+            f"{rule.max_pages} pages in steps of {rule.page_step}"
+        )
     if report.left_out:
         out.print(
             f"[yellow]no room[/] for {len(report.left_out)}: {', '.join(report.left_out)} "
@@ -706,7 +712,11 @@ def build_parser() -> argparse.ArgumentParser:
         "layout", help="lay the book out: chapters, pages, photos, crops (keeps what you locked)"
     )
     p.add_argument("book", type=Path)
-    p.add_argument("--product", choices=list(PRODUCTS), help="the book's format, kept (default 8x8)")
+    p.add_argument(
+        "--product",
+        metavar="PRODUCT",
+        help=f"the book's format, kept: {', '.join(PRODUCTS)}, or a size such as 9.5x8in (default 8x8)",
+    )
     p.add_argument("--pages", type=int, help="how many pages, kept (default: as the photos need)")
     p.add_argument("--json", action="store_true", help="print the pages as JSON")
     p.set_defaults(run=cmd_layout)
@@ -749,7 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photos", type=Path, metavar="PHOTOS_DIR")
     p.add_argument("pdf", type=Path, metavar="OUT.pdf")
     p.add_argument("--book", type=Path, help="project file (default: OUT.mbook beside the PDF)")
-    p.add_argument("--product", choices=list(PRODUCTS))
+    p.add_argument("--product", metavar="PRODUCT", help="as for `layout` (default 8x8)")
     p.add_argument("--pages", type=int)
     p.add_argument("--tone", choices=[t.value for t in Tone])
     p.add_argument("--png", type=Path, metavar="DIR", help="also render page previews into DIR")

@@ -9,11 +9,13 @@ import pytest
 
 from mixbook_desktop.core.book import (
     POINTS_PER_INCH,
+    POINTS_PER_MM,
     PRODUCTS,
     Product,
     Side,
     effective_ppi,
     printed_aspect,
+    product_named,
     safe_rect,
     slot_rect,
 )
@@ -107,3 +109,16 @@ def test_two_templates_with_one_id_are_refused(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text(json.dumps({"templates": [page, page]}))
     with pytest.raises(TemplateError, match="used twice"):
         load_templates(tmp_path)
+
+
+def test_a_product_is_a_preset_or_a_custom_size() -> None:
+    assert product_named("8x8") is PRODUCTS["8x8"]
+    blurb = product_named("9.5x8in")
+    assert (blurb.width, blurb.height, blurb.bleed) == (684, 576, 9) and blurb.min_pages == 20
+    metric = product_named("21x28cm")
+    same = product_named("210x280mm")
+    assert (metric.width, metric.height, metric.bleed) == (same.width, same.height, same.bleed)
+    assert round(metric.width / POINTS_PER_MM) == 210 and round(metric.bleed / POINTS_PER_MM) == 3
+    for wrong in ("9x9ft", "poster", "1x1in", "800x800mm"):
+        with pytest.raises(ValueError, match=r"9\.5x8in|must be 4 to 20 in"):
+            product_named(wrong)

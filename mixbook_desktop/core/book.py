@@ -3,6 +3,7 @@ page templates its pages are laid out from. Lengths are in points, 72 to the inc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -74,6 +75,34 @@ PRODUCTS: dict[str, Product] = {
         _mm("a4-portrait", "A4 portrait", 210, 297),
     )
 }
+
+
+_CUSTOM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(\d+(?:\.\d+)?)\s*(in|mm|cm)\s*$", re.IGNORECASE)
+# A custom size must be a book, not a stamp or a poster.
+CUSTOM_RANGE_IN = (4.0, 20.0)
+
+
+def product_named(name: str) -> Product:
+    """A preset by its key ("8x8", "a4-portrait"), or a custom trim size written as
+    "9.5x8in", "210x280mm" or "21x28cm" with the presets' margins and page rules (the bleed
+    3 mm for metric sizes). Raises ValueError with what is accepted."""
+    if name in PRODUCTS:
+        return PRODUCTS[name]
+    match = _CUSTOM.match(name)
+    if match is None:
+        raise ValueError(
+            f"unknown product {name!r}: one of {', '.join(PRODUCTS)}, or a size such as 9.5x8in or 210x280mm"
+        )
+    width, height, unit = float(match[1]), float(match[2]), match[3].lower()
+    per_inch = {"in": 1.0, "mm": 25.4, "cm": 2.54}[unit]
+    low, high = CUSTOM_RANGE_IN
+    if not all(low <= side / per_inch <= high for side in (width, height)):
+        raise ValueError(f"{name}: a page side must be {low:g} to {high:g} in")
+    key = f"{match[1]}x{match[2]}{unit}"
+    label = f"Custom {match[1]} x {match[2]} {unit}"
+    if unit == "in":
+        return _inches(key, label, width, height)
+    return _mm(key, label, width * (10 if unit == "cm" else 1), height * (10 if unit == "cm" else 1))
 
 
 class Side(StrEnum):

@@ -17,13 +17,13 @@ from PIL import Image
 from mixbook_desktop.core.book import (
     BLANK_TEMPLATE,
     COVER_POSITION,
-    PRODUCTS,
     Fill,
     Page,
     PageTemplate,
     Product,
     Side,
     SlotKind,
+    product_named,
     safe_rect,
     side_of,
     slot_rect,
@@ -173,9 +173,10 @@ def chapter_labels(project: Project) -> dict[str, str]:
 
 def product_of(project: Project) -> Product:
     key = AnalysisStore(project).get_setting(PRODUCT_KEY) or DEFAULT_PRODUCT
-    if key not in PRODUCTS:
-        raise BookError(f"the book's product {key!r} is unknown; choose one of {', '.join(PRODUCTS)}")
-    return PRODUCTS[key]
+    try:
+        return product_named(key)
+    except ValueError as exc:
+        raise BookError(f"the book's product: {exc}") from None
 
 
 def _face_cost(info: PhotoInfo, product: Product, box: Box, side: Side) -> float:
@@ -270,9 +271,10 @@ def layout_book(project: Project, product: str | None = None, pages: int | None 
     for room. `product` and `pages`, when given, become the book's settings, saved with the
     new pages."""
     settings = AnalysisStore(project)
-    if product is not None and product not in PRODUCTS:
-        raise BookError(f"unknown product {product!r}; choose one of {', '.join(PRODUCTS)}")
-    chosen = PRODUCTS[product] if product is not None else product_of(project)
+    try:
+        chosen = product_named(product) if product is not None else product_of(project)
+    except ValueError as exc:
+        raise BookError(str(exc)) from None
     wanted = pages if pages is not None else settings.get_setting(PAGES_KEY)
     if wanted is not None and not 1 <= wanted <= chosen.max_pages:
         raise BookError(f"{chosen.name} books have 1 to {chosen.max_pages} pages, not {wanted}")
