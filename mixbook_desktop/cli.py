@@ -438,7 +438,7 @@ def _run_layout(book: Path, product: str | None, pages: int | None) -> book_serv
             else ""
         )
     )
-    if pages is not None and report.pages != pages:
+    if pages and report.pages != pages:
         rule = report.product
         out.print(
             f"{pages} pages asked for, {report.pages} made: {rule.name} books have {rule.min_pages} to "
@@ -467,6 +467,16 @@ def cmd_layout(args: argparse.Namespace) -> int:
     with Project.open(args.book) as project:
         out.print(_pages_table(project))
     return 0
+
+
+def _page_count(value: str) -> int:
+    """A page count, or 'auto' (0) for as many as the photos need."""
+    if value == "auto":
+        return 0
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a number of pages or 'auto'") from None
 
 
 def _page_slot(value: str) -> tuple[int, int | None]:
@@ -509,8 +519,11 @@ def _edit_pages(project: Project, args: argparse.Namespace) -> list[str]:
         done.append(f"page {page}{f' slot {slot}' if slot else ''}: unlocked")
     for where, ref in args.place or []:
         page, slot = _slot_of(where)
-        book_service.place(project, page, slot, ref)
-        done.append(f"page {page} slot {slot}: {ref} placed (and kept there)")
+        outcome = book_service.place(project, page, slot, ref)
+        done.append(
+            f"page {page} slot {slot}: {ref} placed (and kept there)"
+            + (f"; the photo it replaces: {outcome}" if outcome else "")
+        )
     for ref in args.remove or []:
         emptied = book_service.remove(project, ref)
         done.append(f"{ref}: taken out of the book ({emptied} slots emptied until the next layout)")
@@ -574,6 +587,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _run_export(book: Path, pdf: Path, png: Path | None) -> int:
+    if pdf.expanduser().absolute() == book.expanduser().absolute() or pdf.suffix.lower() != ".pdf":
+        err.print(f"mixbook-desktop: {pdf}: the book is written to a file ending in .pdf, beside the project")
+        return 1
     with Project.open(book) as project:
         try:
             printed = book_service.printed_book(project)
@@ -608,7 +624,11 @@ def _run_export(book: Path, pdf: Path, png: Path | None) -> int:
     )
     if png is not None:
         names = [f"page-{p.position:03d}" if p.position else "cover" for p in printed.pages]
-        written = render_pngs(pdf, png, names)
+        try:
+            written = render_pngs(pdf, png, names)
+        except OSError as exc:
+            err.print(f"mixbook-desktop: page previews: cannot write into {png}: {exc.strerror or exc}")
+            return 1
         out.print(f"{len(written)} page previews in {png}")
     return 1 if report.problems else 0
 
@@ -619,6 +639,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_make(args: argparse.Namespace) -> int:
     pdf: Path = args.pdf
+    if pdf.suffix.lower() != ".pdf":
+        err.print(f"mixbook-desktop: {pdf}: give the PDF's name, ending in .pdf")
+        return 1
     book: Path = args.book or pdf.with_suffix(".mbook")
     steps = "import, analyse, lay out, caption, export"
     err.print(f"{book}: {steps}")
@@ -717,7 +740,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PRODUCT",
         help=f"the book's format, kept: {', '.join(PRODUCTS)}, or a size such as 9.5x8in (default 8x8)",
     )
-    p.add_argument("--pages", type=int, help="how many pages, kept (default: as the photos need)")
+    p.add_argument(
+        "--pages",
+        type=_page_count,
+        metavar="N",
+        help="how many pages, kept; 'auto' (the default): as the photos need",
+    )
     p.add_argument("--json", action="store_true", help="print the pages as JSON")
     p.set_defaults(run=cmd_layout)
 
@@ -760,7 +788,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pdf", type=Path, metavar="OUT.pdf")
     p.add_argument("--book", type=Path, help="project file (default: OUT.mbook beside the PDF)")
     p.add_argument("--product", metavar="PRODUCT", help="as for `layout` (default 8x8)")
-    p.add_argument("--pages", type=int)
+    p.add_argument("--pages", type=_page_count, metavar="N", help="as for `layout`")
     p.add_argument("--tone", choices=[t.value for t in Tone])
     p.add_argument("--png", type=Path, metavar="DIR", help="also render page previews into DIR")
     p.add_argument("--jobs", type=int, default=None)

@@ -18,7 +18,7 @@ import pypdfium2
 import pytest
 from PIL import Image, ImageOps
 
-from mixbook_desktop.core.book import PRODUCTS
+from mixbook_desktop.core.book import PRODUCTS, Side, safe_rect
 from mixbook_desktop.core.geometry import Box
 from mixbook_desktop.core.printed import inside
 from mixbook_desktop.export.pdf import ExportError, write_pdf
@@ -80,10 +80,10 @@ def test_the_layout_places_every_usable_photo_with_faces_whole_and_nothing_overl
                 box = Box(*face["box"])
                 # The face, with no slack, lies inside the crop window.
                 assert inside((box.x, box.y, box.w, box.h), (crop.x, crop.y, crop.w, crop.h), 0.005)
+        # Text stays in the safe area: the safe margin from the trim, the gutter from the binding.
+        safe = safe_rect(square, Side(page["side"]))
         for text in page["texts"]:
-            x, y, w, h = text["rect"]
-            assert x >= square.safe and y >= square.safe
-            assert x + w <= square.width - square.safe and y + h <= square.height - square.safe
+            assert inside(tuple(text["rect"]), safe, 0.0), (page["page"], text)
     problems = _check(laid_out)
     codes = {p["code"] for p in problems}
     assert not codes & {"face-cut", "face-unsafe", "text-unsafe", "text-overflow", "empty-slot", "page-count"}
@@ -305,3 +305,89 @@ def test_an_export_with_a_photo_missing_keeps_the_previous_pdf(tmp_path: Path) -
     )
     assert pdf.read_bytes() == good
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_odd_requests_get_one_line_and_change_nothing(laid_out: Path, tmp_path: Path) -> None:
+    book = copy_book(laid_out, tmp_path)
+    before = book.read_bytes()
+    for args in (
+        ["export", str(book), str(book)],  # the project itself
+        ["export", str(book), str(tmp_path / "notes.txt")],
+        ["pages", str(book), "--crop", "4.1", "nan,0,0.5"],
+        ["pages", str(book), "--template", "x", "1-framed"],
+        ["pages", str(book), "--crop", "4", "0,0,0.5"],
+        ["layout", str(book), "--pages", "500"],
+        ["layout", str(book), "--product", "9x9ft"],
+    ):
+        done = run_cli(*args, check=False)
+        assert done.returncode in (1, 2) and "Traceback" not in done.stderr, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) <= 2, done.stderr
+    assert book.read_bytes() == before, "a refused request wrote nothing"
+    not_pdf = tmp_path / "notes.pdf"
+    not_pdf.write_text("my notes")
+    assert run_cli("export", str(book), str(not_pdf), check=False).returncode == 1
+    assert not_pdf.read_text() == "my notes"
+    exists = tmp_path / "previews"
+    exists.write_text("a file, not a folder")
+    done = run_cli("export", str(book), str(tmp_path / "b.pdf"), "--png", str(exists), check=False)
+    assert done.returncode == 1 and "page previews" in done.stderr and "Traceback" not in done.stderr
+    # The page count asked for is kept until `auto` gives it back to the photos.
+    run_cli("layout", str(book), "--pages", "26")
+    assert len(_pages(book)) == 27
+    run_cli("layout", str(book))
+    assert len(_pages(book)) == 27
+    run_cli("layout", str(book), "--pages", "auto")
+    assert len(_pages(book)) == 21
+
+
+def test_a_placed_photo_swaps_places_and_captions_follow_their_photos(laid_out: Path, tmp_path: Path) -> None:
+    book = copy_book(laid_out, tmp_path)
+    run_cli("caption", str(book), "--set", demo_rows(book)["maxscene__paris.jpg"]["sha256"], "Paris at noon")
+    run_cli("layout", str(book))
+    pages = {p["page"]: p for p in _pages(book)}
+    dog_page = next(n for n, p in pages.items() if n and p["photos"][0]["file"].endswith("dog.jpg"))
+    paris_page = next(n for n, p in pages.items() if n and p["photos"][0]["file"].endswith("paris.jpg"))
+    dog = pages[dog_page]["photos"][0]["sha256"]
+    done = run_cli("pages", str(book), "--place", f"{paris_page}.1", dog)
+    assert f"swapped with page {dog_page}" in done.stdout
+    after = {p["page"]: p for p in _pages(book)}
+    assert after[paris_page]["photos"][0]["file"].endswith("dog.jpg")
+    assert after[dog_page]["photos"][0]["file"].endswith("paris.jpg")
+    assert [t["text"] for t in after[paris_page]["texts"]] == ["Biscuit waits"]
+    assert [t["text"] for t in after[dog_page]["texts"]] == ["Paris at noon"]
+    assert "caption-elsewhere" not in {p["code"] for p in _check(book)}
+
+
+def test_a_cover_crop_stays_on_the_cover_and_custom_sizes_keep_text_safe(
+    laid_out: Path, tmp_path: Path
+) -> None:
+    book = copy_book(laid_out, tmp_path)
+    run_cli("pages", str(book), "--crop", "0.1", "0.5,0.2,0.3")
+    run_cli("layout", str(book))
+    pages = _pages(book)
+    cover = pages[0]["photos"][0]
+    inside_copy = next(p for page in pages[1:] for p in page["photos"] if p["sha256"] == cover["sha256"])
+    assert cover["crop"][0] == 0.5 and inside_copy["crop"] != cover["crop"]
+    for size in ("4x4in", "9.5x8in", "210x280mm"):
+        run_cli("layout", str(book), "--product", size)
+        codes = {p["code"] for p in _check(book)}
+        # (Faces are not asked about: the cover's crop is the user's, reshaped for each size.)
+        assert not codes & {"text-unsafe", "text-overflow", "page-count"}, (size, codes)
+
+
+def test_a_photo_edited_and_imported_again_leaves_a_missing_photo_not_a_hole(tmp_path: Path) -> None:
+    photos = demo_subset(tmp_path / "photos", "maxinception__dog.jpg", "maxscene__paris.jpg")
+    book = tmp_path / "edited.mbook"
+    for command in ("import", "analyze", "layout"):
+        run_cli(command, str(book), *([str(photos)] if command == "import" else []))
+    pdf = tmp_path / "book.pdf"
+    run_cli("export", str(book), str(pdf))
+    good = pdf.read_bytes()
+    with Image.open(photos / "maxscene__paris.jpg") as im:
+        im.rotate(180).save(photos / "maxscene__paris.jpg", quality=90)  # edited in place
+    run_cli("import", str(book), str(photos))
+    codes = [(p["code"], p["severity"]) for p in _check(book)]
+    assert ("missing-photo", "error") in codes and "empty-slot" not in {c for c, _ in codes}
+    done = run_cli("export", str(book), str(pdf), check=False)
+    assert done.returncode == 1 and "whose file is gone" in done.stderr
+    assert pdf.read_bytes() == good

@@ -333,10 +333,18 @@ def write_pdf(
         raise ExportError(f"{target} is a folder; give a file name such as book.pdf")
     if not target.parent.is_dir():
         raise ExportError(f"the folder {target.parent} does not exist")
+    if target.exists() and not _is_pdf(target):
+        raise ExportError(f"{target} exists and is not a PDF; it is not overwritten")
+    missing = [p for page in book.pages for p in page.photos if p.photo_id is not None and not _drawn(p)]
+    if missing:
+        raise ExportError(
+            f"{len(missing)} slots hold a photo whose file is gone (see `check`); nothing was written"
+        )
     report = ExportReport(embedded=[] if record else None)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(handle)
+    temp = ""
     try:
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        os.close(handle)
         canvas = Canvas(
             temp,
             pageCompression=1,
@@ -383,8 +391,19 @@ def write_pdf(
     except OSError as exc:
         raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
-        Path(temp).unlink(missing_ok=True)
+        if temp:
+            Path(temp).unlink(missing_ok=True)
     return report
+
+
+def _is_pdf(path: Path) -> bool:
+    """Only a PDF is replaced: a slip of the fingers must not turn a project file (or any
+    other document) into a book."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(5) == b"%PDF-"
+    except OSError:
+        return False
 
 
 def render_pngs(

@@ -23,10 +23,12 @@ from mixbook_desktop.core.book import (
     Product,
     Side,
     SlotKind,
+    safe_rect,
     side_of,
     slot_rect,
 )
 from mixbook_desktop.core.geometry import Box
+from mixbook_desktop.core.printed import inside
 
 # Without a page count from the user, about this many photos share a page after each opener.
 AUTO_PER_PAGE = 3
@@ -178,6 +180,25 @@ class _Planner:
             if not template.cover:
                 self.by_count.setdefault(len(template.photo_slots), []).append(template)
         self._fit_cache: dict[tuple[int, Box, Side], float] = {}
+        self._fitting: dict[tuple[int, Side], list[PageTemplate]] = {}
+
+    def fitting(self, count: int, side: Side) -> list[PageTemplate]:
+        """Templates for `count` photos whose text boxes lie in this product's safe area on
+        this side (templates are drawn for the presets; a custom size may not suit all)."""
+        key = (count, side)
+        if key not in self._fitting:
+            safe = safe_rect(self.product, side)
+            usable = [
+                t
+                for t in self.by_count.get(count, [])
+                if all(
+                    inside(slot_rect(self.product, s.box, side), safe)
+                    for s in t.slots
+                    if s.kind is SlotKind.TEXT
+                )
+            ]
+            self._fitting[key] = usable or self.by_count.get(count, [])
+        return self._fitting[key]
 
     def slot_cost(self, pick: Pick, box: Box, side: Side) -> float:
         _, _, w, h = slot_rect(self.product, box, side)
@@ -205,7 +226,7 @@ class _Planner:
     ) -> _Choice:
         texts = sum(p.captioned for p in group) + (1 if titled_opener else 0)
         best: _Choice | None = None
-        for template in self.by_count.get(len(group), []):
+        for template in self.fitting(len(group), side):
             slots = template.photo_slots
             text_slots = len(template.slots) - len(slots)
             costs = [[self.slot_cost(p, s.box, side) for p in group] for s in slots]
@@ -301,14 +322,27 @@ def _fill_partly_locked(
         pick = min(candidates, key=lambda p: (planner.slot_cost(p, slot.box, side), -p.score))
         candidates.remove(pick)
         fills[j] = Fill(photo_id=pick.photo_id)
+    return point_captions(replace(page, fills=tuple(fills)), template, captioned, keep_valid=False)
+
+
+def point_captions(page: Page, template: PageTemplate, captioned: set[int], keep_valid: bool = True) -> Page:
+    """Caption boxes that show the captions of the photos on the page: each box not locked
+    and not holding the chapter's title gets the nearest photo whose caption is not shown yet.
+    With `keep_valid`, a box already showing a photo of the page keeps it."""
+    fills = list(page.fills) + [Fill()] * (len(template.slots) - len(page.fills))
     placed = {
         fills[j].photo_id: slot.box
         for j, slot in enumerate(template.slots)
         if slot.kind is SlotKind.PHOTO and fills[j].photo_id in captioned
     }
-    shown = {fills[j].text for j in range(len(fills)) if fills[j].locked or _is_title(fills[j].text)}
+
+    def settled(fill: Fill) -> bool:
+        valid = keep_valid and fill.text is not None and fill.text.removeprefix("photo:").isdigit()
+        return fill.locked or _is_title(fill.text) or (valid and int(str(fill.text)[6:]) in placed)
+
+    shown = {f.text for f in fills if settled(f)}
     for j, slot in enumerate(template.slots):
-        if slot.kind is not SlotKind.TEXT or fills[j].locked or _is_title(fills[j].text):
+        if slot.kind is not SlotKind.TEXT or settled(fills[j]):
             continue
         free = [pid for pid in placed if f"photo:{pid}" not in shown]
         text = None

@@ -3,6 +3,7 @@ the user orders. Pure over a PrintedBook."""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from enum import StrEnum
@@ -55,12 +56,22 @@ def _page_problems(book: PrintedBook, page: PrintedPage) -> list[Problem]:
     def add(severity: Severity, code: str, slot: int | None, message: str) -> None:
         found.append(Problem(severity, code, page.position, None if slot is None else slot + 1, message))
 
+    page_photos = {photo.photo_id for photo in page.photos}
     for photo in page.photos:
-        if photo.photo_id is None or photo.crop is None:
+        if photo.photo_id is None:
             add(Severity.ERROR, "empty-slot", photo.slot, "an empty photo slot")
             continue
+        if photo.path is None or photo.crop is None:
+            add(
+                Severity.ERROR,
+                "missing-photo",
+                photo.slot,
+                "this slot's photo is no longer among the book's files (edited and imported "
+                "again?); place another photo or run `layout`",
+            )
+            continue
         name = os.path.basename(photo.path or "")
-        if photo.path is None or not os.path.isfile(photo.path):
+        if not os.path.isfile(photo.path):
             add(Severity.ERROR, "missing-file", photo.slot, f"{name}: the file is missing (use `relink`)")
         crop_px = (photo.crop.w * photo.size[0], photo.crop.h * photo.size[1])
         # Rounded: a crop stored as 0.74999... of the width is the 200 ppi it was made for.
@@ -80,7 +91,7 @@ def _page_problems(book: PrintedBook, page: PrintedPage) -> list[Problem]:
                 Severity.ERROR,
                 "low-resolution",
                 photo.slot,
-                f"{name}: {ppi:.0f} ppi, under {product.error_ppi:.0f}: it will print blurred; "
+                f"{name}: {math.floor(ppi)} ppi, under {product.error_ppi:.0f}: it will print blurred; "
                 f"it prints well up to {good} (a smaller slot) or use a larger original",
             )
         elif ppi < product.warn_ppi:
@@ -88,7 +99,7 @@ def _page_problems(book: PrintedBook, page: PrintedPage) -> list[Problem]:
                 Severity.WARNING,
                 "low-resolution",
                 photo.slot,
-                f"{name}: {ppi:.0f} ppi, under {product.warn_ppi:.0f}: it may print soft; "
+                f"{name}: {math.floor(ppi)} ppi, under {product.warn_ppi:.0f}: it may print soft; "
                 f"it prints well up to {good}",
             )
         for n, face in enumerate(photo.faces, start=1):
@@ -122,6 +133,14 @@ def _page_problems(book: PrintedBook, page: PrintedPage) -> list[Problem]:
                     text.slot,
                     f"the book font has no {missing!r}: it would print as empty boxes",
                 )
+        target = text.target or ""
+        if text.role == "caption" and target.startswith("photo:") and int(target[6:]) not in page_photos:
+            add(
+                Severity.WARNING,
+                "caption-elsewhere",
+                text.slot,
+                "this caption belongs to a photo on another page",
+            )
         if not text.text:
             what = {"title": "the book's title", "chapter": "the chapter's title"}.get(text.role, "a caption")
             add(Severity.WARNING, "empty-text", text.slot, f"no text for {what} yet (run `caption`)")

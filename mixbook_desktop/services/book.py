@@ -30,7 +30,7 @@ from mixbook_desktop.core.book import (
 )
 from mixbook_desktop.core.geometry import Box
 from mixbook_desktop.core.printed import PlacedPhoto, PlacedText, PrintedBook, PrintedPage, inside, map_box
-from mixbook_desktop.layout.auto import ChapterPicks, Pick, crop_loss, plan_book
+from mixbook_desktop.layout.auto import ChapterPicks, Pick, crop_loss, plan_book, point_captions
 from mixbook_desktop.layout.crop import face_aware_crop
 from mixbook_desktop.layout.templates import load_templates
 from mixbook_desktop.services import catalog
@@ -239,7 +239,17 @@ def _cover(
         return None
     slot = template.photo_slots[0]
     _, _, w, h = slot_rect(product, slot.box, Side.COVER)
-    best = max(candidates, key=lambda p: (p.score - crop_loss(p.aspect, w / h), -p.photo_id))
+    # The cover wants the book's best photo that its window crops least, faces whole and clear
+    # of the trim.
+    best = max(
+        candidates,
+        key=lambda p: (
+            p.score
+            - crop_loss(p.aspect, w / h)
+            - _face_cost(infos[p.photo_id], product, slot.box, Side.COVER),
+            -p.photo_id,
+        ),
+    )
     fills = tuple(
         Fill(photo_id=best.photo_id) if s.kind is SlotKind.PHOTO else Fill(text=BOOK_TARGET)
         for s in template.slots
@@ -275,7 +285,8 @@ def layout_book(project: Project, product: str | None = None, pages: int | None 
         chosen = product_named(product) if product is not None else product_of(project)
     except ValueError as exc:
         raise BookError(str(exc)) from None
-    wanted = pages if pages is not None else settings.get_setting(PAGES_KEY)
+    # pages=0 asks for the automatic count again.
+    wanted = (pages or None) if pages is not None else settings.get_setting(PAGES_KEY)
     if wanted is not None and not 1 <= wanted <= chosen.max_pages:
         raise BookError(f"{chosen.name} books have 1 to {chosen.max_pages} pages, not {wanted}")
     store = BookStore(project)
@@ -304,9 +315,10 @@ def layout_book(project: Project, product: str | None = None, pages: int | None 
     for position, page in enumerate(plan.pages, start=1):
         new[position] = page
 
+    # A crop made for the cover stays with the cover, one made inside stays inside.
     user_crops = {
-        f.photo_id: f.crop
-        for page in old.values()
+        (f.photo_id, pos == COVER_POSITION): f.crop
+        for pos, page in old.items()
         for f in page.fills
         if f.crop_by_user and f.crop is not None and f.photo_id is not None
     }
@@ -321,7 +333,11 @@ def layout_book(project: Project, product: str | None = None, pages: int | None 
                 continue
             info = infos[fill.photo_id]
             rect = slot_rect(chosen, slot.box, side)
-            mine = fill.crop if fill.crop_by_user and fill.crop else user_crops.get(fill.photo_id)
+            mine = (
+                fill.crop
+                if fill.crop_by_user and fill.crop
+                else user_crops.get((fill.photo_id, position == COVER_POSITION))
+            )
             if mine is not None:
                 fills[n] = replace(fill, crop=refit(mine, info.size, rect[2] / rect[3]), crop_by_user=True)
             else:
@@ -331,7 +347,7 @@ def layout_book(project: Project, product: str | None = None, pages: int | None 
         if product is not None:
             settings.set_setting(PRODUCT_KEY, product)
         if pages is not None:
-            settings.set_setting(PAGES_KEY, pages)
+            settings.set_setting(PAGES_KEY, pages or None)
         store.save_pages(new)
 
     not_used: dict[str, list[str]] = {}
@@ -381,7 +397,9 @@ def printed_book(project: Project) -> PrintedBook:
                 continue
             info = infos.get(fill.photo_id) if fill.photo_id is not None else None
             if info is None:
-                photos.append(PlacedPhoto(n, rect, None))
+                # A photo id with no file behind it any more stays visible as such, so that
+                # neither the check nor the export mistakes it for an empty slot.
+                photos.append(PlacedPhoto(n, rect, fill.photo_id, crop=fill.crop))
                 continue
             photos.append(
                 PlacedPhoto(
@@ -460,28 +478,46 @@ def _side(position: int) -> Side:
 
 
 def _with_crop(project: Project, pages: dict[int, Page], position: int, n: int) -> None:
-    """Give slot n of a page a fresh face-aware crop for its photo (in `pages`)."""
+    """Crop the photo in slot n of a page (in `pages`) for that slot: the user's own crop
+    reshaped when the photo has one, else a fresh face-aware one."""
     page = pages[position]
     fill = page.fills[n]
     infos = photo_infos(project)
     if fill.photo_id is None or fill.photo_id not in infos:
         return
+    info = infos[fill.photo_id]
     rect = slot_rect(product_of(project), templates()[page.template].slots[n].box, _side(position))
     fills = list(page.fills)
-    fills[n] = replace(fill, crop=_crop(project, infos[fill.photo_id], rect), crop_by_user=False)
+    if fill.crop_by_user and fill.crop is not None:
+        fills[n] = replace(fill, crop=refit(fill.crop, info.size, rect[2] / rect[3]))
+    else:
+        fills[n] = replace(fill, crop=_crop(project, info, rect), crop_by_user=False)
     pages[position] = replace(page, fills=tuple(fills))
 
 
-def place(project: Project, position: int, slot: int, ref: str) -> None:
+def _captions_follow(project: Project, pages: dict[int, Page], positions: set[int]) -> None:
+    """After photos moved, the caption boxes of these pages show the captions of the photos
+    now on them (in `pages`)."""
+    captioned = {pid for pid, info in photo_infos(project).items() if info.captioned}
+    for position in positions:
+        template = templates().get(pages[position].template)
+        if template is not None:
+            pages[position] = point_captions(pages[position], template, captioned)
+
+
+def place(project: Project, position: int, slot: int, ref: str) -> str | None:
     """Put a photo in a slot. It stays there through re-layouts, and in the book. Inside the
-    book a photo prints once: it leaves the slot the layout gave it; the cover may repeat a
-    photo of the book."""
+    book a photo prints once: when it was in another slot, the two photos swap places; the
+    cover may repeat a photo of the book. Returns what became of a photo the slot held."""
     store = BookStore(project)
     pages = store.pages()
     page = _page(pages, position)
     n = _slot(page, position, slot, SlotKind.PHOTO)
     photo = _photo_id(project, ref)
+    displaced = _fills(page)[n].photo_id
     inside_book = position != COVER_POSITION
+    touched = {position}
+    freed: tuple[int, int] | None = None
     for pos, other in list(pages.items()):
         if (pos != COVER_POSITION) != inside_book:
             continue
@@ -492,17 +528,31 @@ def place(project: Project, position: int, slot: int, ref: str) -> None:
                 raise BookError(
                     f"that photo is already on page {pos}, which you locked; unlock it there first"
                 )
-            fills = list(other.fills)
+            fills = list(pages[pos].fills)
             fills[m] = Fill()
-            pages[pos] = replace(other, fills=tuple(fills))
-            other = pages[pos]
+            pages[pos] = replace(pages[pos], fills=tuple(fills))
+            touched.add(pos)
+            freed = (pos, m)
     fills = _fills(pages[position])
     fills[n] = Fill(photo_id=photo, locked=True)
     pages[position] = replace(pages[position], fills=tuple(fills))
     _with_crop(project, pages, position, n)
+    outcome = None
+    if displaced is not None and displaced != photo:
+        if freed is not None:
+            pos, m = freed
+            fills = list(pages[pos].fills)
+            fills[m] = Fill(photo_id=displaced)
+            pages[pos] = replace(pages[pos], fills=tuple(fills))
+            _with_crop(project, pages, pos, m)
+            outcome = f"swapped with page {pos}"
+        else:
+            outcome = "out of the book until the next layout"
+    _captions_follow(project, pages, touched)
     with project.db.atomic():
         store.save_pages(pages)
         store.set_choice(photo, INCLUDE)
+    return outcome
 
 
 def remove(project: Project, ref: str) -> int:
@@ -511,10 +561,13 @@ def remove(project: Project, ref: str) -> int:
     store = BookStore(project)
     pages = store.pages()
     emptied = 0
+    touched = set()
     for pos, page in pages.items():
         if photo in page.photo_ids():
             emptied += page.photo_ids().count(photo)
             pages[pos] = replace(page, fills=tuple(Fill() if f.photo_id == photo else f for f in page.fills))
+            touched.add(pos)
+    _captions_follow(project, pages, touched)
     with project.db.atomic():
         store.save_pages(pages)
         store.set_choice(photo, EXCLUDE)
@@ -542,8 +595,9 @@ def lock(project: Project, position: int, slot: int | None = None, locked: bool 
 
 def set_template(project: Project, position: int, template_id: str) -> None:
     """Give a page another template. Its photos move to the new photo slots in order (those
-    beyond the new slot count leave the page) with fresh crops, and are locked there: the
-    page keeps its new template through re-layouts until they are unlocked."""
+    beyond the new slot count leave the page), with fresh crops or the user's own reshaped,
+    and are locked there: the page keeps its new template through re-layouts until they are
+    unlocked."""
     store = BookStore(project)
     pages = store.pages()
     page = _page(pages, position)
@@ -554,7 +608,7 @@ def set_template(project: Project, position: int, template_id: str) -> None:
     photos = [f for f in page.fills if f.photo_id is not None]
     texts = [f for f in page.fills if f.text is not None]
     fills = [
-        (Fill(photo_id=photos.pop(0).photo_id, locked=True) if photos else Fill())
+        (replace(photos.pop(0), locked=True) if photos else Fill())
         if slot.kind is SlotKind.PHOTO
         else (texts.pop(0) if texts else Fill())
         for slot in template.slots
@@ -563,6 +617,7 @@ def set_template(project: Project, position: int, template_id: str) -> None:
     for n, slot in enumerate(template.slots):
         if slot.kind is SlotKind.PHOTO:
             _with_crop(project, pages, position, n)
+    _captions_follow(project, pages, {position})
     store.save_pages(pages)
 
 
@@ -587,6 +642,8 @@ def set_crop(project: Project, position: int, slot: int, x: float, y: float, w: 
     rect = slot_rect(product_of(project), templates()[page.template].slots[n].box, _side(position))
     h = w * size[0] / (rect[2] / rect[3]) / size[1]
     crop = Box(x, y, w, h)
+    if not all(math.isfinite(v) for v in (x, y, w)):
+        raise BookError("a crop is three numbers: x, y and width, as fractions of the photo")
     if w < MIN_CROP_SHARE or min(w * size[0], h * size[1]) < MIN_CROP_PIXELS:
         raise BookError(f"a crop {w:g} wide is too small to print; give at least {MIN_CROP_SHARE:g}")
     if x < 0 or y < 0 or x + w > 1 + 1e-6 or y + h > 1 + 1e-6:
