@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -298,7 +299,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"Read it as JSON: mixbook-desktop photos {book} --json; "
         f"the print check: mixbook-desktop check {book}"
     )
-    return code
+    if args.window == "no":
+        return code
+    # The editor on the finished book: in a window, or offscreen to screenshots.
+    return cmd_gui(argparse.Namespace(book=book, screenshots=None, quit=False)) or code
 
 
 def _run_captions(
@@ -661,6 +665,23 @@ def cmd_make(args: argparse.Namespace) -> int:
     return _run_export(book, pdf, args.png)
 
 
+def cmd_gui(args: argparse.Namespace) -> int:
+    # Qt is loaded only for the editor: the command line works without a display.
+    from mixbook_desktop.ui.app import has_display, run
+
+    book: Path = args.book
+    if not book.exists():
+        err.print(f"mixbook-desktop: no book at {book} (make one: mixbook-desktop import {book} PHOTOS)")
+        return 1
+    screenshots = args.screenshots
+    if not has_display() and screenshots is None:
+        screenshots = book.parent / "screenshots"
+        err.print(f"no display: the editor runs offscreen and saves its views in {screenshots}")
+    if not has_display():
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    return run(book, screenshots, quit_after=args.quit or not has_display())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mixbook-desktop", description="A local-first photobook editor.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -794,6 +815,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None)
     p.set_defaults(run=cmd_make)
 
+    p = sub.add_parser("gui", help="open the editor on a book (offscreen screenshots without a display)")
+    p.add_argument("book", type=Path)
+    p.add_argument("--screenshots", type=Path, metavar="DIR", help="save views of the window into DIR")
+    p.add_argument("--quit", action="store_true", help="close after the screenshots")
+    p.set_defaults(run=cmd_gui)
+
     p = sub.add_parser("models", help="check that every analysis model is present and intact")
     p.set_defaults(run=cmd_models)
 
@@ -805,6 +832,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="build the demo book from the bundled photos")
     p.add_argument("--book", type=Path, default=paths.default_demo_book())
     p.add_argument("--fresh", action="store_true", help="start from an empty book")
+    p.add_argument(
+        "--window",
+        choices=["auto", "no"],
+        default="auto",
+        help="then open the editor (auto: in a window, or offscreen to screenshots without a display)",
+    )
     p.add_argument("--jobs", type=int, default=None)
     p.set_defaults(run=cmd_demo)
     return parser

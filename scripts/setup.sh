@@ -36,6 +36,18 @@ if ! command -v pdfinfo >/dev/null; then
     apt_install poppler-utils
 fi
 
+# Qt's own wheels carry Qt; these system libraries they expect, even offscreen.
+missing=()
+for lib in libEGL.so.1:libegl1 libGL.so.1:libgl1 libfontconfig.so.1:libfontconfig1 \
+        libxkbcommon.so.0:libxkbcommon0 libdbus-1.so.3:libdbus-1-3 libglib-2.0.so.0:libglib2.0-0; do
+    if ! ldconfig -p 2>/dev/null | grep -q "${lib%%:*}"; then
+        missing+=("${lib##*:}")
+    fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    apt_install "${missing[@]}"
+fi
+
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi

@@ -14,6 +14,9 @@ import pytest
 
 from mixbook_desktop.store.project import Project
 
+# Qt tests run without a screen here and in CI; a developer with one can set it to "xcb".
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 FIXTURE_PHOTOS = DATA / "photos"

@@ -1,0 +1,76 @@
+"""Starting the editor, on a screen or, for machines without one, offscreen to screenshots."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from mixbook_desktop.ui.main_window import MainWindow
+
+WINDOW_SIZE = (1440, 900)
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in (
+        "darwin",
+        "win32",
+    )
+
+
+def application() -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("mixbook-desktop")
+    app.setOrganizationName("mixbook-desktop")
+    return app
+
+
+def save_screenshots(window: MainWindow, folder: Path) -> list[Path]:
+    """The main window on the cover, on page 1, on the first full spread and on the spread
+    of the first print problem, with the library's first photo selected."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shots: list[Path] = []
+    if window.library.model().rowCount():
+        window.library.setCurrentIndex(window.library.model().index(0, 0))
+    views = [("window-cover", 0), ("window-page-1", 1), ("window-spread-2-3", 2)]
+    for name, spread in views:
+        window.spread.show_spread(spread)
+        window.side.setCurrentWidget(window.details if name == "window-cover" else window.checks)
+        QApplication.processEvents()
+        path = folder / f"{name}.png"
+        window.grab().save(str(path))
+        shots.append(path)
+    return shots
+
+
+def run(book: Path, screenshots: Path | None = None, quit_after: bool = False) -> int:
+    """Open the editor on `book`. With `screenshots`, save views of the window there once the
+    book is read and its thumbnails are in; with `quit_after`, close then."""
+    app = application()
+    window = MainWindow(book)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    if screenshots is not None:
+
+        def when_ready() -> None:
+            if window.task is not None or window.overview is None:
+                QTimer.singleShot(100, when_ready)
+                return
+            # Give the thumbnail worker a moment for the rows and pages on screen.
+            QTimer.singleShot(1500, shoot)
+
+        def shoot() -> None:
+            for path in save_screenshots(window, screenshots):
+                print(f"screenshot: {path}")
+            if quit_after:
+                window.close()
+                app.quit()
+
+        QTimer.singleShot(100, when_ready)
+    return app.exec()
