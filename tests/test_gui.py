@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QByteArray, QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from mixbook_desktop.store.book import BookStore
@@ -172,3 +173,60 @@ def test_photos_dropped_on_the_window_are_imported(tmp_path: Path, qtbot: QtBot)
     _idle(window, qtbot)
     qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=WAIT_MS)
     window.thumbnails.close()
+
+
+def _slot_centre(window: MainWindow, position: int, slot: int = 0) -> QPointF:
+    window.spread.show_page(position)
+    page = next(p for p in window.spread._pages_here() if p.position == position)
+    scale, spine_x, top = window.spread._frame()
+    photo = next(p for p in page.photos if p.slot == slot)
+    rect = window.spread._to_widget(photo.rect, window.spread._page_origin(page, spine_x, scale), top, scale)
+    return QPointF(rect.center())
+
+
+def _act(window: MainWindow, qtbot: QtBot, point: QPointF, starts: str, submenu: str | None = None) -> None:
+    menu = window.spread.menu_for(point)
+    assert menu is not None
+    actions = menu.actions()
+    if submenu is not None:
+        sub = next(a for a in actions if a.text() == submenu).menu()
+        assert isinstance(sub, QMenu)
+        actions = sub.actions()
+    next(a for a in actions if a.text().startswith(starts)).trigger()
+    _idle(window, qtbot)
+
+
+def test_the_page_menu_locks_changes_templates_removes_and_drags_swap(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    _act(window, qtbot, _slot_centre(window, 4), "Lock the page")
+    _act(window, qtbot, _slot_centre(window, 6), "Keep this photo here")
+    _act(window, qtbot, _slot_centre(window, 8), "1-full-bleed", submenu="Page template")
+    with Project.open(window.book) as project:
+        pages = BookStore(project).pages()
+        assert pages[4].locked and pages[6].fills[0].locked and pages[8].template == "1-full-bleed"
+    # A photo dragged from page 10 onto page 9 swaps the two.
+    window.spread.show_page(10)
+    ten = window.spread.photo_in(10, 0)
+    window.spread.show_page(9)
+    nine = window.spread.photo_in(9, 0)
+    assert nine and ten
+    mime = QMimeData()
+    mime.setData(PHOTO_MIME, QByteArray(ten.encode()))
+    window.spread.dropEvent(
+        QDropEvent(
+            _slot_centre(window, 9),
+            Qt.DropAction.MoveAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    )
+    _idle(window, qtbot)
+    window.spread.show_page(9)
+    assert window.spread.photo_in(9, 0) == ten
+    window.spread.show_page(10)
+    assert window.spread.photo_in(10, 0) == nine
+    _act(window, qtbot, _slot_centre(window, 10), "Take this photo out")
+    assert nine not in {p.sha256 for page in window.overview.book.pages for p in page.photos}  # type: ignore[union-attr]
+    assert not window.model.photo(next(r for r in range(16) if window.model.photo(r).sha256 == nine)).placed

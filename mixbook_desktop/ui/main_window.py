@@ -77,6 +77,12 @@ class MainWindow(QMainWindow):
 
         self.spread = SpreadView(self.thumbnails)
         self.spread.photoDropped.connect(self.place_photo)
+        self.spread.lockRequested.connect(self.lock)
+        self.spread.templateRequested.connect(self.change_template)
+        self.spread.removeRequested.connect(self.remove_photo)
+        self.spread.templates = sorted(
+            (t.id, len(t.photo_slots), t.cover) for t in book_service.templates().values()
+        )
         self.spread.spreadChanged.connect(lambda _n: self._show_spread_label())
         self.details = DetailsPanel()
         self.checks = ChecksPanel()
@@ -309,6 +315,31 @@ class MainWindow(QMainWindow):
             f"Placing a photo on page {page}",
             lambda project, _control: book_service.place(project, page, slot + 1, sha256),
             lambda _outcome: self.reload(),
+        )
+
+    def lock(self, page: int, slot: int, locked: bool) -> Task:
+        """Lock or unlock a page (slot -1) or one slot: kept as it is by Auto-fill."""
+        what = f"page {page}" if slot < 0 else f"page {page}, slot {slot + 1}"
+        return self.run_task(
+            f"{'Locking' if locked else 'Unlocking'} {what}",
+            lambda project, _control: book_service.lock(
+                project, page, None if slot < 0 else slot + 1, locked
+            ),
+            lambda _r: self.reload(),
+        )
+
+    def change_template(self, page: int, template: str) -> Task:
+        return self.run_task(
+            f"Page {page}: template {template}",
+            lambda project, _control: book_service.set_template(project, page, template),
+            lambda _r: self.reload(),
+        )
+
+    def remove_photo(self, sha256: str) -> Task:
+        return self.run_task(
+            "Taking a photo out of the book",
+            lambda project, _control: book_service.remove(project, sha256),
+            lambda _r: self.reload(),
         )
 
     def export_pdf(self, target: Path) -> Task:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QByteArray, QMimeData, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
+    QDrag,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -21,7 +23,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
 )
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from mixbook_desktop.core.book import Rect, safe_rect
 from mixbook_desktop.core.printed import PrintedBook, PrintedPage, map_box
@@ -81,6 +83,9 @@ def book_font(name: str, pixels: float) -> QFont:
 
 class SpreadView(QWidget):
     slotClicked = Signal(int, int)  # page position, slot (from 0)
+    lockRequested = Signal(int, int, bool)  # page, slot from 0 (-1: the whole page), lock or unlock
+    templateRequested = Signal(int, str)  # page, template id
+    removeRequested = Signal(str)  # photo SHA-256
     photoDropped = Signal(int, int, str)  # page position, slot, photo SHA-256
     spreadChanged = Signal(int)
 
@@ -93,6 +98,8 @@ class SpreadView(QWidget):
         self.index = 0
         self.selected: tuple[int, int] | None = None
         self.show_faces = True
+        self.templates: list[tuple[str, int, bool]] = []  # (id, photo slots, cover) to offer
+        self._press: QPointF | None = None
         self.setAcceptDrops(True)
         self.setMinimumSize(480, 300)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -265,12 +272,82 @@ class SpreadView(QWidget):
 
     # Interaction.
 
+    def page_at(self, point: QPointF) -> PrintedPage | None:
+        if self._book is None:
+            return None
+        scale, spine_x, top = self._frame()
+        product = self._book.product
+        for page in self._pages_here():
+            x0 = self._page_origin(page, spine_x, scale)
+            if self._to_widget((0, 0, product.width, product.height), x0, top, scale).contains(point):
+                return page
+        return None
+
+    def photo_in(self, position: int, slot: int) -> str | None:
+        """The SHA-256 of the photo in a slot of a page on screen."""
+        for page in self._pages_here():
+            for photo in page.photos if page.position == position else ():
+                if photo.slot == slot:
+                    return photo.sha256
+        return None
+
+    def menu_for(self, point: QPointF) -> QMenu | None:
+        """What can be done where the user right-clicked: the slot's photo, then its page."""
+        page = self.page_at(point)
+        if page is None:
+            return None
+        menu = QMenu(self)
+        slot = self.slot_at(point)
+        if slot is not None:
+            photo = next(p for p in page.photos if p.slot == slot[1])
+            locked = photo.placed_by_user
+            menu.addAction("Unlock this photo" if locked else "Keep this photo here").triggered.connect(
+                lambda: self.lockRequested.emit(page.position, slot[1], not locked)
+            )
+            if photo.sha256:
+                sha = photo.sha256
+                menu.addAction("Take this photo out of the book").triggered.connect(
+                    lambda: self.removeRequested.emit(sha)
+                )
+            menu.addSeparator()
+        menu.addAction("Unlock the page" if page.locked else "Lock the page").triggered.connect(
+            lambda: self.lockRequested.emit(page.position, -1, not page.locked)
+        )
+        layouts = menu.addMenu("Page template")
+        for template_id, photos, cover in self.templates:
+            if cover == (page.position == 0) and template_id != page.template:
+                layouts.addAction(f"{template_id} ({photos} photos)").triggered.connect(
+                    lambda _checked=False, t=template_id: self.templateRequested.emit(page.position, t)
+                )
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.menu_for(QPointF(event.pos()))
+        if menu is not None:
+            menu.exec(event.globalPos())
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         found = self.slot_at(event.position())
         self.selected = found
+        self._press = event.position() if found is not None else None
         self.update()
         if found is not None:
             self.slotClicked.emit(*found)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        # Dragging a photo out of its slot onto another swaps the two (the place service).
+        if self._press is None or self.selected is None or not event.buttons() & Qt.MouseButton.LeftButton:
+            return
+        if (event.position() - self._press).manhattanLength() < QApplication.startDragDistance():
+            return
+        sha = self.photo_in(*self.selected)
+        self._press = None
+        if sha:
+            mime = QMimeData()
+            mime.setData(PHOTO_MIME, QByteArray(sha.encode()))
+            drag = QDrag(self)
+            drag.setMimeData(mime)
+            drag.exec(Qt.DropAction.MoveAction | Qt.DropAction.CopyAction)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Right, Qt.Key.Key_PageDown):
