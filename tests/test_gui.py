@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from mixbook_desktop.store.book import BookStore
 from mixbook_desktop.store.project import Project
-from mixbook_desktop.ui.library import PHOTO_MIME
+from mixbook_desktop.ui.library import PHOTO_MIME, ROW
 from mixbook_desktop.ui.main_window import MainWindow
 from tests.analysis_support import copy_book, demo_rows
 from tests.conftest import demo_subset, run_cli
@@ -230,3 +230,32 @@ def test_the_page_menu_locks_changes_templates_removes_and_drags_swap(
     _act(window, qtbot, _slot_centre(window, 10), "Take this photo out")
     assert nine not in {p.sha256 for page in window.overview.book.pages for p in page.photos}  # type: ignore[union-attr]
     assert not window.model.photo(next(r for r in range(16) if window.model.photo(r).sha256 == nine)).placed
+
+
+def test_a_caption_edited_in_the_panel_stays_through_a_new_suggestion(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    window.filter_bar.search.setText("maxinception__dog")
+    window.library.setCurrentIndex(window.filtered.index(0, 0))
+    panel = window.caption
+    dog = window.filtered.index(0, 0).data(ROW)
+    assert panel.target == f"photo:{dog.photo_id}"
+    panel.editor.setPlainText("  Biscuit waits   for the ball ")
+    panel.save_button.click()
+    _idle(window, qtbot)
+    assert (
+        panel.editor.toPlainText() == "Biscuit waits for the ball" and panel.source.text() == "Your own text"
+    )
+    qtbot.waitUntil(lambda: panel.history.count() > 0, timeout=WAIT_MS)
+    assert "edited: Biscuit waits for the ball" in panel.history.item(panel.history.count() - 1).text()
+    streamed: list[str] = []
+    task = window.suggest_caption(panel.target)
+    task.progress.connect(lambda _d, _t, text: streamed.append(text))
+    with qtbot.waitSignal(task.finished, timeout=WAIT_MS):
+        pass
+    _idle(window, qtbot)
+    assert streamed and any(len(t.split()) >= 3 for t in streamed), "the suggestion streamed in"
+    assert panel.editor.toPlainText() == "Biscuit waits for the ball", "a suggestion never replaces your text"
+    assert panel.alternatives.count() >= 1
+    rows = demo_rows(window.book)
+    assert rows["maxinception__dog.jpg"]["caption"]["text"] == "Biscuit waits for the ball"

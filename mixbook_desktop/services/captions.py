@@ -415,3 +415,12 @@ def clear(project: Project, target: str) -> None:
 
 def lock(project: Project, target: str, locked: bool) -> None:
     CaptionStore(project).set_locked(target, locked)
+
+
+def pick_text(project: Project, target: str, text: str) -> str:
+    """Accept the suggestion or the alternative that reads `text` (as an editor shows them)."""
+    s = CaptionStore(project).latest().get(target)
+    choices = [s.text, *s.alternatives] if s else []
+    if text not in choices:
+        raise CaptionError("that suggestion is no longer there: it was suggested again meanwhile")
+    return pick(project, target, choices.index(text))

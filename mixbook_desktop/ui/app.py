@@ -38,10 +38,14 @@ def save_screenshots(window: MainWindow, folder: Path) -> list[Path]:
     shots: list[Path] = []
     if window.library.model().rowCount():
         window.library.setCurrentIndex(window.library.model().index(0, 0))
-    views = [("window-cover", 0), ("window-page-1", 1), ("window-spread-2-3", 2)]
-    for name, spread in views:
+    views = [
+        ("window-cover", 0, window.details),
+        ("window-page-1", 1, window.caption),
+        ("window-spread-2-3", 2, window.checks),
+    ]
+    for name, spread, panel in views:
         window.spread.show_spread(spread)
-        window.side.setCurrentWidget(window.details if name == "window-cover" else window.checks)
+        window.side.setCurrentWidget(panel)
         QApplication.processEvents()
         path = folder / f"{name}.png"
         window.grab().save(str(path))

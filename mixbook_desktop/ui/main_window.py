@@ -32,7 +32,9 @@ from mixbook_desktop.services import captions
 from mixbook_desktop.services.analysis import analyze_book
 from mixbook_desktop.services.importer import import_paths
 from mixbook_desktop.services.overview import Overview, overview
+from mixbook_desktop.store.captions import CaptionStore, photo_target
 from mixbook_desktop.store.project import Project
+from mixbook_desktop.ui.captions_panel import CaptionPanel
 from mixbook_desktop.ui.library import ROW, LibraryPhoto, LibraryView, PhotoFilter, PhotoModel, library_photos
 from mixbook_desktop.ui.panels import ChecksPanel, DetailsPanel, FilterBar
 from mixbook_desktop.ui.spread import SpreadView
@@ -87,9 +89,16 @@ class MainWindow(QMainWindow):
         self.details = DetailsPanel()
         self.checks = ChecksPanel()
         self.checks.pageRequested.connect(self._show_problem)
+        self.caption = CaptionPanel()
+        self.caption.saveRequested.connect(self.save_caption)
+        self.caption.pickRequested.connect(self.pick_caption)
+        self.caption.lockRequested.connect(self.lock_caption)
+        self.caption.suggestRequested.connect(self.suggest_caption)
+        self.spread.slotClicked.connect(self._slot_clicked)
         self.side = QTabWidget()
         self.side.addTab(self.checks, "Print check")
         self.side.addTab(self.details, "Details")
+        self.side.addTab(self.caption, "Caption")
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -224,6 +233,11 @@ class MainWindow(QMainWindow):
     def _show(self, result: Overview) -> None:
         self.overview = result
         self.model.set_photos(library_photos(result.rows, result.ids, result.placed))
+        if self.caption.target is not None:
+            # The caption shown may have changed in the task that led here: show it anew.
+            shown = self.caption.target
+            photo = next((p for p in self._photos() if photo_target(p.photo_id) == shown), None)
+            self._select(photo)
         self.filter_bar.set_people(result.people)
         self.spread.set_book(result.book, result.problems)
         self.checks.set_problems(result.problems)
@@ -242,9 +256,33 @@ class MainWindow(QMainWindow):
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = self.library.selectionModel().selectedIndexes()
         photo = indexes[0].data(ROW) if indexes else None
-        self.details.show_photo(photo if isinstance(photo, LibraryPhoto) else None)
+        self._select(photo if isinstance(photo, LibraryPhoto) else None)
         if indexes:
             self.side.setCurrentWidget(self.details)
+
+    def _slot_clicked(self, page: int, slot: int) -> None:
+        sha = self.spread.photo_in(page, slot)
+        photo = next((p for p in self._photos() if p.sha256 == sha), None)
+        if photo is not None:
+            self._select(photo)
+            self.side.setCurrentWidget(self.caption)
+
+    def _photos(self) -> list[LibraryPhoto]:
+        return [self.model.photo(n) for n in range(self.model.rowCount())]
+
+    def _select(self, photo: LibraryPhoto | None) -> None:
+        """Show a photo's details and caption (and fetch the caption's history)."""
+        self.details.show_photo(photo)
+        if photo is None:
+            self.caption.show_caption(None, "", None)
+            return
+        target = photo_target(photo.photo_id)
+        self.caption.show_caption(target, photo.name, photo.row.get("caption"))
+        self.run_task(
+            "Reading the caption's history",
+            lambda project, _control: CaptionStore(project).history(target),
+            lambda events: self.caption.show_history(events) if self.caption.target == target else None,
+        )
 
     def _toggle_faces(self, on: bool) -> None:
         self.spread.show_faces = on
@@ -341,6 +379,46 @@ class MainWindow(QMainWindow):
             lambda project, _control: book_service.remove(project, sha256),
             lambda _r: self.reload(),
         )
+
+    def save_caption(self, target: str, text: str) -> Task:
+        """The user's own text: kept, and never replaced by a suggestion."""
+        return self.run_task(
+            "Keeping your caption",
+            lambda project, _control: captions.set_caption(project, target, text),
+            lambda _r: self.reload(),
+        )
+
+    def pick_caption(self, target: str, text: str) -> Task:
+        return self.run_task(
+            "Using a suggestion",
+            lambda project, _control: captions.pick_text(project, target, text),
+            lambda _r: self.reload(),
+        )
+
+    def lock_caption(self, target: str, locked: bool) -> Task:
+        return self.run_task(
+            "Locking the caption" if locked else "Unlocking the caption",
+            lambda project, _control: captions.lock(project, target, locked),
+            lambda _r: self.reload(),
+        )
+
+    def suggest_caption(self, target: str) -> Task:
+        """A new suggestion for one photo, streamed into the panel as the model writes it."""
+
+        def work(project: Project, control: Control) -> Any:
+            written: dict[int, str] = {}
+
+            def on_token(_target: object, candidate: int, piece: str) -> None:
+                written[candidate] = written.get(candidate, "") + piece
+                control.report(0, 0, written[candidate])
+
+            return captions.caption_book(
+                project, only=[target], regenerate=True, on_token=on_token, cancel=control.cancel
+            )
+
+        task = self.run_task("Suggesting a caption", work, lambda _r: self.reload())
+        task.progress.connect(lambda _d, _t, text: self.caption.show_streaming(text))
+        return task
 
     def export_pdf(self, target: Path) -> Task:
         def work(project: Project, control: Control) -> Any:
