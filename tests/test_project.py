@@ -108,3 +108,21 @@ def test_cli_says_clearly_when_the_book_cannot_be_opened(tmp_path: Path) -> None
     assert refused.returncode == 1
     assert "not a mixbook project" in refused.stderr
     assert foreign.read_text() == "hello"
+
+
+def test_opening_the_project_again_keeps_this_process_s_hold_on_it(book: Path) -> None:
+    """A window keeps the book open while its tasks open and close their own connections; another
+    process (the command line) closing the book must then leave the shared WAL alone. Reading the
+    file's header with open() and close() used to drop SQLite's locks and let it delete them."""
+    held = Project.open(book, create=True)
+    try:
+        held.db.execute("SELECT count(*) FROM photos").fetchone()
+        Project.open(book).close()  # a task's connection, in this process
+        run_cli("photos", str(book), "--json")  # another process opens the book and closes it
+        assert book.with_name(book.name + "-wal").exists() and book.with_name(book.name + "-shm").exists()
+        with Project.open(book) as again:
+            again.db.execute("INSERT INTO settings (key, value) VALUES ('probe', '1')")
+            again.conn.commit()
+        assert held.db.execute("SELECT value FROM settings WHERE key = 'probe'").fetchone()[0] == "1"
+    finally:
+        held.close()

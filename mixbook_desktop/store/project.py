@@ -11,7 +11,6 @@ import sqlite_utils
 
 from mixbook_desktop.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 # Long enough to ride out another process's short write transaction (WAL allows one writer).
 _BUSY_TIMEOUT_MS = 10_000
 
@@ -20,16 +19,14 @@ class ProjectError(Exception):
     """The project file cannot be used; the message says why in one line."""
 
 
-def _check_header(path: Path) -> None:
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
-    except IsADirectoryError:
-        raise ProjectError(f"{path} is a folder, not a project file") from None
-    except OSError as exc:
-        raise ProjectError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if head and head != _SQLITE_MAGIC:
-        raise ProjectError(f"{path} is not a mixbook project (not an SQLite database)")
+def _check_path(path: Path) -> None:
+    """Refuse what cannot be a project file, without opening it: closing any descriptor of a
+    file drops every POSIX lock this process holds on it, SQLite's included, and another
+    process could then delete the WAL of a project this one has open."""
+    if path.is_dir():
+        raise ProjectError(f"{path} is a folder, not a project file")
+    if not os.access(path, os.R_OK):
+        raise ProjectError(f"cannot read {path}: permission denied")
 
 
 class Project:
@@ -44,7 +41,7 @@ class Project:
     def open(cls, path: str | os.PathLike[str], create: bool = False) -> Project:
         path = Path(path).expanduser().absolute()
         if path.exists():
-            _check_header(path)
+            _check_path(path)
         elif not create:
             raise ProjectError(f"no project file at {path}")
         else:
@@ -58,6 +55,8 @@ class Project:
             cls._migrate(conn, path)
         except sqlite3.DatabaseError as exc:
             conn.close()
+            if exc.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
+                raise ProjectError(f"{path} is not a mixbook project (not an SQLite database)") from None
             raise ProjectError(f"{path} is damaged or not a project file ({exc})") from None
         except ProjectError:
             conn.close()
