@@ -673,6 +673,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
     if not book.exists():
         err.print(f"mixbook-desktop: no book at {book} (make one: mixbook-desktop import {book} PHOTOS)")
         return 1
+    with Project.open(book):
+        pass  # a file that is not a book is refused here, in one line, before any window
     screenshots = args.screenshots
     if not has_display() and screenshots is None:
         screenshots = book.parent / "screenshots"

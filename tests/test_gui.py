@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QByteArray, QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QByteArray, QDate, QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
@@ -17,7 +17,7 @@ from mixbook_desktop.store.project import Project
 from mixbook_desktop.ui.library import PHOTO_MIME, ROW
 from mixbook_desktop.ui.main_window import MainWindow
 from tests.analysis_support import copy_book, demo_rows
-from tests.conftest import demo_subset, run_cli
+from tests.conftest import DEMO_PHOTOS, demo_subset, run_cli
 
 WAIT_MS = 60_000
 
@@ -38,13 +38,13 @@ def window(editor_book: Path, tmp_path: Path, qtbot: QtBot) -> Iterator[MainWind
     qtbot.addWidget(shown)
     shown.resize(1400, 900)
     shown.show()
-    qtbot.waitUntil(lambda: shown.overview is not None and shown.task is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: shown.overview is not None and not shown.busy, timeout=WAIT_MS)
     yield shown
     shown.thumbnails.close()
 
 
 def _idle(window: MainWindow, qtbot: QtBot) -> None:
-    qtbot.waitUntil(lambda: window.task is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
 
 
 def test_the_window_shows_the_library_the_spreads_and_the_print_check(
@@ -117,29 +117,24 @@ def test_export_runs_in_the_background_and_writes_the_pdf(
     window: MainWindow, qtbot: QtBot, tmp_path: Path
 ) -> None:
     pdf = tmp_path / "from-the-editor.pdf"
-    task = window.export_pdf(pdf)
+    window.export_pdf(pdf)
     assert window.cancel_button.isVisibleTo(window)
-    with qtbot.waitSignal(task.finished, timeout=WAIT_MS):
-        pass
     _idle(window, qtbot)
     assert pdf.read_bytes().startswith(b"%PDF") and "done" in window.message.text()
 
 
-def test_a_background_analysis_can_be_cancelled(tmp_path: Path, qtbot: QtBot) -> None:
-    photos = demo_subset(
-        tmp_path / "photos",
-        "maxinception__dog.jpg",
-        "maxscene__paris.jpg",
-        "maxemotion__group.jpeg",
-        "rekog__image-2-women-on-phones.jpg",
-        "exifpy__HMD_Nokia_8.3_5G.jpg",
-    )
+def test_an_analysis_cancelled_midway_keeps_what_it_did_and_shows_it(tmp_path: Path, qtbot: QtBot) -> None:
+    names = sorted(p.name for p in DEMO_PHOTOS.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    photos = demo_subset(tmp_path / "photos", *names)
     book = tmp_path / "fresh.mbook"
     run_cli("import", str(book), str(photos))
     window = MainWindow(book, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
     _idle(window, qtbot)
     task = window.analyse()
+    assert window.cancel_button.isVisibleTo(window)
+    with qtbot.waitSignal(task.progress, timeout=WAIT_MS):
+        pass  # the first photo is analysed and saved
     with qtbot.waitSignal(task.cancelled, timeout=WAIT_MS):
         window.cancel_task()
     _idle(window, qtbot)
@@ -147,8 +142,41 @@ def test_a_background_analysis_can_be_cancelled(tmp_path: Path, qtbot: QtBot) ->
     with Project.open(book) as project:
         assert project.integrity_ok()
         analysed = project.db.execute("SELECT count(DISTINCT photo_id) FROM analysis").fetchone()[0]
-    assert analysed < 5, "the analysis stopped before the end"
+    assert 1 <= analysed < len(names), "stopped midway, with the photos done before kept"
+    # The window read the book again after the cancel: the analysed photos have descriptions.
+    described = [
+        window.model.photo(n) for n in range(window.model.rowCount()) if window.model.photo(n).description
+    ]
+    assert len(described) >= 1
     window.thumbnails.close()
+
+
+def test_typing_survives_a_reload_and_closing_saves_what_is_queued(window: MainWindow, qtbot: QtBot) -> None:
+    window.filter_bar.search.setText("maxscene__paris")
+    window.library.setCurrentIndex(window.filtered.index(0, 0))
+    panel = window.caption
+    target = panel.target
+    panel.editor.setPlainText("Half a thought")
+    panel.editor.document().setModified(True)  # as typing does
+    window.lock(4, -1, True)  # some other change, and the reload after it
+    _idle(window, qtbot)
+    assert panel.target == target and panel.editor.toPlainText() == "Half a thought"
+    assert window.library.currentIndex().data(ROW).name == "maxscene__paris.jpg", "the selection stays"
+    # A caption saved while a long task runs, then the window closed: the caption is kept.
+    slow = window.job("Waiting", lambda _project, control: control.cancel.wait(1.0), cancellable=True)
+    window.save_caption(str(target), "Paris, kept on close")
+    asked: list[str] = []
+
+    def confirm(running: str) -> bool:
+        asked.append(running)
+        return True
+
+    window.confirm_close = confirm  # type: ignore[method-assign]
+    window.close()
+    assert asked == ["Waiting"]
+    assert slow.cancellable and not window.isVisible()
+    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
+    assert demo_rows(window.book)["maxscene__paris.jpg"]["caption"]["text"] == "Paris, kept on close"
 
 
 def test_photos_dropped_on_the_window_are_imported(tmp_path: Path, qtbot: QtBot) -> None:
@@ -259,3 +287,79 @@ def test_a_caption_edited_in_the_panel_stays_through_a_new_suggestion(
     assert panel.alternatives.count() >= 1
     rows = demo_rows(window.book)
     assert rows["maxinception__dog.jpg"]["caption"]["text"] == "Biscuit waits for the ball"
+
+
+def test_the_editor_refuses_a_file_that_is_not_a_book(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.mbook"
+    fake.write_text("not a book")
+    done = run_cli(
+        "gui", str(fake), "--screenshots", str(tmp_path / "shots"), "--quit", check=False, timeout=60
+    )
+    assert done.returncode == 1 and "not a mixbook project" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_caption_edit_and_a_placement_are_undone_and_redone(window: MainWindow, qtbot: QtBot) -> None:
+    window.filter_bar.search.setText("maxscene__paris")
+    window.library.setCurrentIndex(window.filtered.index(0, 0))
+    panel = window.caption
+    before = panel.editor.toPlainText()
+    panel.editor.setPlainText("Paris in the rain")
+    panel.save_button.click()
+    _idle(window, qtbot)
+    dog = demo_rows(window.book)["maxinception__dog.jpg"]["sha256"]
+    window.spread.show_page(2)
+    was_there = window.spread.photo_in(2, 0)
+    assert was_there != dog
+    window.place_photo(2, 0, dog)
+    _idle(window, qtbot)
+    assert window.undo_stack.count() == 2 and window.undo_action.text() == "&Undo Place a photo on page 2"
+
+    window.undo_action.trigger()  # the placement
+    _idle(window, qtbot)
+    window.spread.show_page(2)
+    assert window.spread.photo_in(2, 0) == was_there
+    with Project.open(window.book) as project:
+        assert not BookStore(project).pages()[2].fills[0].locked, "the lock the placement made is gone too"
+    window.undo_action.trigger()  # the caption
+    _idle(window, qtbot)
+    assert panel.editor.toPlainText() == before and panel.source.text() != "Your own text"
+    assert (demo_rows(window.book)["maxscene__paris.jpg"]["caption"] or {}).get("text", "") == before
+    qtbot.waitUntil(lambda: panel.history.count() > 0, timeout=WAIT_MS)
+    assert panel.history.item(panel.history.count() - 1).text().split("  ", 1)[1].startswith("undo")
+
+    window.redo_action.trigger()
+    _idle(window, qtbot)
+    assert panel.editor.toPlainText() == "Paris in the rain"
+    window.redo_action.trigger()
+    _idle(window, qtbot)
+    window.spread.show_page(2)
+    assert window.spread.photo_in(2, 0) == dog and not window.undo_stack.canRedo()
+
+
+def test_filters_by_tag_chapter_and_dates(window: MainWindow, qtbot: QtBot) -> None:
+    bar = window.filter_bar
+    photos = [window.model.photo(r) for r in range(window.model.rowCount())]
+
+    def shown() -> set[str]:
+        return {window.filtered.index(r, 0).data() for r in range(window.filtered.rowCount())}
+
+    tag = bar.tag.itemData(1)
+    bar.tag.setCurrentIndex(1)
+    assert shown() == {p.name for p in photos if tag in p.tags} and shown()
+    bar.tag.setCurrentIndex(0)
+    assert bar.chapter.count() == 1 + len(window.overview.chapters)  # type: ignore[union-attr]
+    key = bar.chapter.itemData(1)
+    bar.chapter.setCurrentIndex(1)
+    assert shown() == {p.name for p in photos if p.chapter == key} and 0 < len(shown()) < 16
+    bar.chapter.setCurrentIndex(0)
+    dated = sorted(p.taken_at[:10] for p in photos if p.taken_at)
+    bar.since.setDate(QDate.fromString(dated[0], "yyyy-MM-dd"))
+    bar.until.setDate(QDate.fromString(dated[0], "yyyy-MM-dd"))
+    assert len(shown()) == 16, "the range applies only once it is switched on"
+    bar.dated.setChecked(True)
+    assert shown() == {p.name for p in photos if p.taken_at and p.taken_at[:10] == dated[0]}
+    bar.tag.setCurrentIndex(1)
+    chosen = bar.tag.currentData()
+    window.reload()
+    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
+    assert bar.tag.currentData() == chosen and bar.dated.isChecked(), "a reload keeps the filters"

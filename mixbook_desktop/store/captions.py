@@ -137,7 +137,7 @@ class CaptionStore:
                     },
                     pk="target",
                 )
-            self._history(target, action, text)
+            self.record(target, action, text)
 
     def set_locked(self, target: str, locked: bool) -> None:
         with self.db.atomic():
@@ -157,9 +157,10 @@ class CaptionStore:
                     },
                     pk="target",
                 )
-            self._history(target, "lock" if locked else "unlock", current.text if current else None)
+            self.record(target, "lock" if locked else "unlock", current.text if current else None)
 
-    def _history(self, target: str, action: str, text: str | None) -> None:
+    def record(self, target: str, action: str, text: str | None) -> None:
+        """One event in the caption's history."""
         self.db.table("caption_history").insert(
             {"target": target, "action": action, "text": text, "at": _now()}
         )

@@ -60,10 +60,17 @@ def run(book: Path, screenshots: Path | None = None, quit_after: bool = False) -
     window = MainWindow(book)
     window.resize(*WINDOW_SIZE)
     window.show()
+    outcome = [0]
     if screenshots is not None:
 
         def when_ready() -> None:
-            if window.task is not None or window.overview is None:
+            if window.read_failed is not None:
+                print(f"mixbook-desktop: the book could not be read: {window.read_failed}", file=sys.stderr)
+                outcome[0] = 1
+                window.close()
+                app.quit()
+                return
+            if window.busy or window.overview is None:
                 QTimer.singleShot(100, when_ready)
                 return
             # Give the thumbnail worker a moment for the rows and pages on screen.
@@ -77,4 +84,5 @@ def run(book: Path, screenshots: Path | None = None, quit_after: bool = False) -
                 app.quit()
 
         QTimer.singleShot(100, when_ready)
-    return app.exec()
+    code = app.exec()
+    return outcome[0] or code

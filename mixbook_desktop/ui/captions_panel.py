@@ -68,13 +68,17 @@ class CaptionPanel(QWidget):
 
     def show_caption(self, target: str | None, label: str, caption: dict[str, Any] | None) -> None:
         """`caption` as `catalog.caption_view` gives it (None: nothing suggested yet)."""
+        # Text the user is typing is theirs: a refresh of the same caption leaves it alone.
+        keep_typing = target is not None and target == self.target and self.editor.document().isModified()
         self.target = target
         enabled = target is not None
         for widget in (self.editor, self.save_button, self.suggest_button, self.locked):
             widget.setEnabled(enabled)
         self.title.setText(f"<b>{label}</b>" if enabled else "Select a photo to caption it.")
         caption = caption or {}
-        self.editor.setPlainText(caption.get("text") or "")
+        if not keep_typing:
+            self.editor.setPlainText(caption.get("text") or "")
+            self.editor.document().setModified(False)
         source = caption.get("source")
         self.source.setText(
             {"user": "Your own text", "model": "Suggested by the model", "template": "From a template"}.get(
@@ -101,6 +105,7 @@ class CaptionPanel(QWidget):
     def _save(self) -> None:
         text = " ".join(self.editor.toPlainText().split())
         if self.target and text:
+            self.editor.document().setModified(False)
             self.saveRequested.emit(self.target, text)
 
     def _suggest(self) -> None:

@@ -47,6 +47,7 @@ class LibraryPhoto:
     duplicate: bool  # a weaker shot of a near-duplicate group
     placed: bool  # on a page of the book
     taken_at: str | None
+    chapter: str | None  # chapter key
     row: dict[str, Any] = field(compare=False, repr=False)
 
     def matches(self, text: str) -> bool:
@@ -117,6 +118,10 @@ class Filters:
     flagged_only: bool = False
     duplicates_only: bool = False
     not_placed_only: bool = False
+    tag: str | None = None
+    chapter: str | None = None
+    since: str | None = None  # ISO dates, both ends included; an undated photo is outside any range
+    until: str | None = None
 
 
 class PhotoFilter(QSortFilterProxyModel):
@@ -140,7 +145,19 @@ class PhotoFilter(QSortFilterProxyModel):
             and (not f.flagged_only or photo.flagged)
             and (not f.duplicates_only or photo.duplicate)
             and (not f.not_placed_only or not photo.placed)
+            and (f.tag is None or f.tag in photo.tags)
+            and (f.chapter is None or f.chapter == photo.chapter)
+            and in_range(photo.taken_at, f.since, f.until)
         )
+
+
+def in_range(taken_at: str | None, since: str | None, until: str | None) -> bool:
+    if since is None and until is None:
+        return True
+    if taken_at is None:
+        return False
+    day = taken_at[:10]
+    return (since is None or day >= since) and (until is None or day <= until)
 
 
 class LibraryView(QListView):
@@ -161,7 +178,9 @@ class LibraryView(QListView):
         self.setDragEnabled(True)
 
 
-def library_photos(rows: list[dict[str, Any]], ids: dict[str, int], placed: set[int]) -> list[LibraryPhoto]:
+def library_photos(
+    rows: list[dict[str, Any]], ids: dict[str, int], placed: set[int], chapter_of: dict[int, str]
+) -> list[LibraryPhoto]:
     """The library's photos from `catalog.photo_listing` rows (the imported, readable ones)."""
     photos = []
     for row in rows:
@@ -181,6 +200,7 @@ def library_photos(rows: list[dict[str, Any]], ids: dict[str, int], placed: set[
                 duplicate=row.get("best_in_group") is False,
                 placed=pid in placed,
                 taken_at=row.get("taken_at"),
+                chapter=chapter_of.get(pid),
                 row=row,
             )
         )

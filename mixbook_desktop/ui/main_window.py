@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -34,15 +34,20 @@ from mixbook_desktop.services.importer import import_paths
 from mixbook_desktop.services.overview import Overview, overview
 from mixbook_desktop.store.captions import CaptionStore, photo_target
 from mixbook_desktop.store.project import Project
+from mixbook_desktop.store.snapshots import BOOK, Scope, Snapshot, caption, put_back, take
 from mixbook_desktop.ui.captions_panel import CaptionPanel
 from mixbook_desktop.ui.library import ROW, LibraryPhoto, LibraryView, PhotoFilter, PhotoModel, library_photos
 from mixbook_desktop.ui.panels import ChecksPanel, DetailsPanel, FilterBar
 from mixbook_desktop.ui.spread import SpreadView
 from mixbook_desktop.ui.tasks import Control, Task
 from mixbook_desktop.ui.thumbnails import Thumbnails
+from mixbook_desktop.ui.undo import Undoable
 
 RECENT_KEY = "recent"
 RECENT_KEPT = 8
+JOBS = "jobs"
+READING = "Reading the book"
+EDITS = "edits"
 
 
 class MainWindow(QMainWindow):
@@ -52,8 +57,11 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("mixbook-desktop", "mixbook-desktop")
         self.thumbnails = Thumbnails(self.book)
         self.overview: Overview | None = None
-        self.task: Task | None = None
-        self._queue: list[tuple[Task, Callable[[Any], object] | None]] = []
+        self._running: dict[str, Task | None] = {JOBS: None, EDITS: None}
+        self._waiting: dict[str, list[Task]] = {JOBS: [], EDITS: []}
+        self.undo_stack = QUndoStack(self)
+        self._closing = False
+        self.read_failed: str | None = None
         self._build()
         self._remember(self.book)
         self.setAcceptDrops(True)
@@ -141,6 +149,13 @@ class MainWindow(QMainWindow):
         file.addAction(self._action("&Export PDF...", self._export_dialog, "Ctrl+E"))
         file.addSeparator()
         file.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+        edit = bar.addMenu("&Edit")
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
         book = bar.addMenu("&Book")
         self.analyse_action = self._action("&Analyse Photos", self.analyse, "Ctrl+Shift+A")
         self.autofill_action = self._action("Auto-&fill Pages", self.auto_fill, "Ctrl+L")
@@ -169,11 +184,34 @@ class MainWindow(QMainWindow):
         tools.addAction(self._action("▶", lambda: self.spread.show_spread(self.spread.index + 1)))
         self.addToolBar(tools)
 
-    # Tasks: one at a time, in order, each with its own connection to the book.
+    # Tasks, in two lanes that each run one task at a time, in order, each task with its own
+    # connection to the book: long jobs (models, imports, exports) in one, and the user's edits
+    # and the reads that show them in the other, so an edit never waits for an analysis.
+
+    @property
+    def task(self) -> Task | None:
+        """The long job running, if any (it is what the status bar shows)."""
+        return self._running[JOBS]
+
+    @property
+    def busy(self) -> bool:
+        return any(self._running.values()) or any(self._waiting.values())
 
     def run_task(
-        self, name: str, work: Callable[[Project, Control], Any], done: Callable[[Any], object] | None = None
+        self,
+        name: str,
+        work: Callable[[Project, Control], Any],
+        done: Callable[[Any], object] | None = None,
+        *,
+        changes_book: bool = False,
+        cancellable: bool = False,
+        on_progress: Callable[[int, int, str], object] | None = None,
+        lane: str = EDITS,
     ) -> Task:
+        """Queue `work` to run in a worker with its own connection to the book. `done` gets the
+        result on the GUI thread. A task that `changes_book` is followed by a reload whatever
+        its outcome, since part of the work may be saved even when it fails or is cancelled.
+        Only a `cancellable` task (one whose work checks the cancel flag) offers Cancel."""
         book = self.book
 
         def in_worker(control: Control) -> Any:
@@ -181,26 +219,49 @@ class MainWindow(QMainWindow):
                 return work(project, control)
 
         task = Task(name, in_worker)
-        task.progress.connect(self._progress)
-        task.finished.connect(lambda result: self._task_over(task, f"{name}: done", done, result))
-        task.failed.connect(lambda reason: self._task_over(task, f"{name} failed: {reason}", None, None))
-        task.cancelled.connect(lambda: self._task_over(task, f"{name}: cancelled", None, None))
-        self._queue.append((task, done))
-        if self.task is None:
-            self._next_task()
+        task.cancellable = cancellable
+        if lane == JOBS:
+            task.progress.connect(self._progress)
+        if on_progress is not None:
+            task.progress.connect(on_progress)
+        task.finished.connect(
+            lambda result: self._task_over(lane, f"{name}: done", done, result, changes_book)
+        )
+        task.failed.connect(
+            lambda reason: self._task_over(lane, f"{name} failed: {reason}", None, None, changes_book)
+        )
+        task.cancelled.connect(lambda: self._task_over(lane, f"{name}: cancelled", None, None, changes_book))
+        self._waiting[lane].append(task)
+        if self._running[lane] is None:
+            self._next_task(lane)
         return task
 
-    def _next_task(self) -> None:
-        if not self._queue:
-            self.task = None
-            self._idle()
+    def job(
+        self,
+        name: str,
+        work: Callable[[Project, Control], Any],
+        done: Callable[[Any], object] | None = None,
+        **options: Any,
+    ) -> Task:
+        """Long work: shown with its progress in the status bar, behind any other long work."""
+        return self.run_task(name, work, done, lane=JOBS, **options)
+
+    def _next_task(self, lane: str) -> None:
+        waiting = self._waiting[lane]
+        if not waiting:
+            self._running[lane] = None
+            if lane == JOBS:
+                self._idle()
+            if self._closing and not self.busy:
+                self.close()
             return
-        self.task, _ = self._queue.pop(0)
-        self.message.setText(f"{self.task.name}...")
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.cancel_button.show()
-        self.task.start()
+        task = self._running[lane] = waiting.pop(0)
+        if lane == JOBS:
+            self.message.setText(f"{task.name}...")
+            self.progress.setRange(0, 0)
+            self.progress.show()
+            self.cancel_button.setVisible(task.cancellable)
+        task.start()
 
     def _progress(self, done: int, total: int, text: str) -> None:
         self.progress.setRange(0, total)
@@ -208,13 +269,23 @@ class MainWindow(QMainWindow):
         if text and self.task is not None:
             self.message.setText(f"{self.task.name}: {text}")
 
-    def _task_over(self, task: Task, message: str, done: Callable[[Any], object] | None, result: Any) -> None:
-        self.message.setText(message)
-        if done is not None:
-            done(result)
-        if task is self.task:
-            self._next_task()
-        self.message.setText(message)
+    def _task_over(
+        self, lane: str, message: str, done: Callable[[Any], object] | None, result: Any, changes_book: bool
+    ) -> None:
+        finished = self._running[lane]
+        if lane == JOBS or "done" not in message:
+            self.message.setText(message)
+        try:
+            if done is not None:
+                done(result)
+        except Exception as exc:  # a bug in showing a result must not stall the queue
+            self.message.setText(f"{message}; showing it failed: {exc}")
+        finally:
+            if changes_book and not self._closing:
+                self.reload()
+            if finished is not None:
+                finished.deleteLater()
+            self._next_task(lane)
 
     def _idle(self) -> None:
         self.progress.hide()
@@ -225,20 +296,67 @@ class MainWindow(QMainWindow):
             self.task.cancel()
             self.message.setText(f"{self.task.name}: cancelling...")
 
+    # Edits: each one undoable. The rows of its scope are read before and after it (in the
+    # worker), and the undo stack keeps both.
+
+    def edit(
+        self,
+        name: str,
+        work: Callable[[Project, Control], Any],
+        scope: Scope,
+        done: Callable[[Any], object] | None = None,
+    ) -> Task:
+        def snapshotted(project: Project, control: Control) -> tuple[Any, Snapshot, Snapshot]:
+            before = take(project, scope)
+            result = work(project, control)
+            return result, before, take(project, scope)
+
+        def recorded(outcome: tuple[Any, Snapshot, Snapshot]) -> None:
+            result, before, after = outcome
+            if not before.same_as(after):
+                self.undo_stack.push(Undoable(name, before, after, self.put_back))
+            if done is not None:
+                done(result)
+
+        return self.run_task(name, snapshotted, recorded, changes_book=True)
+
+    def put_back(self, name: str, snapshot: Snapshot, action: str) -> Task:
+        """Undo or redo: the scope's rows as they were."""
+        return self.run_task(
+            f"{action.capitalize()} {name}",
+            lambda project, _control: put_back(project, snapshot, action),
+            changes_book=True,
+        )
+
     # What the window shows.
 
     def reload(self) -> Task:
-        return self.run_task("Reading the book", lambda project, _control: overview(project), self._show)
+        task = self.run_task(READING, lambda project, _control: overview(project), self._show)
+        task.failed.connect(self._read_failed)
+        return task
+
+    def _read_failed(self, reason: str) -> None:
+        self.read_failed = reason
 
     def _show(self, result: Overview) -> None:
         self.overview = result
-        self.model.set_photos(library_photos(result.rows, result.ids, result.placed))
+        current = self.library.currentIndex().data(ROW)
+        self.model.set_photos(library_photos(result.rows, result.ids, result.placed, result.chapter_of))
+        if isinstance(current, LibraryPhoto):
+            # A reload replaces every row: the photo the user had selected stays selected.
+            row = next(
+                (n for n in range(self.model.rowCount()) if self.model.photo(n).sha256 == current.sha256),
+                None,
+            )
+            if row is not None:
+                self.library.setCurrentIndex(self.filtered.mapFromSource(self.model.index(row)))
         if self.caption.target is not None:
             # The caption shown may have changed in the task that led here: show it anew.
             shown = self.caption.target
             photo = next((p for p in self._photos() if photo_target(p.photo_id) == shown), None)
             self._select(photo)
         self.filter_bar.set_people(result.people)
+        self.filter_bar.set_choices(result.chapters, sorted({t for p in self._photos() for t in p.tags}))
         self.spread.set_book(result.book, result.problems)
         self.checks.set_problems(result.problems)
         self._show_spread_label()
@@ -255,7 +373,7 @@ class MainWindow(QMainWindow):
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = self.library.selectionModel().selectedIndexes()
-        photo = indexes[0].data(ROW) if indexes else None
+        photo = self.library.currentIndex().data(ROW) if indexes else None
         self._select(photo if isinstance(photo, LibraryPhoto) else None)
         if indexes:
             self.side.setCurrentWidget(self.details)
@@ -303,9 +421,13 @@ class MainWindow(QMainWindow):
                 done[0] += 1
                 control.report(done[0], total[0], f"{done[0]} of {total[0]} files")
 
-            return import_paths(project, paths, on_result=on_result, on_total=on_total, cancel=control.cancel)
+            report = import_paths(
+                project, paths, on_result=on_result, on_total=on_total, cancel=control.cancel
+            )
+            control.check()  # stopped early: say so (what was done is saved)
+            return report
 
-        return self.run_task("Importing", work, lambda _report: self.reload())
+        return self.job("Importing", work, changes_book=True, cancellable=True)
 
     def analyse(self) -> Task:
         def work(project: Project, control: Control) -> Any:
@@ -319,18 +441,16 @@ class MainWindow(QMainWindow):
                 done[0] += 1
                 control.report(done[0], total[0], f"{done[0]} of {total[0]} photos")
 
-            return analyze_book(project, on_done=on_done, on_total=on_total, cancel=control.cancel)
+            report = analyze_book(project, on_done=on_done, on_total=on_total, cancel=control.cancel)
+            control.check()  # stopped early: say so (what was done is saved)
+            return report
 
-        return self.run_task("Analysing", work, lambda _report: self.reload())
+        return self.job("Analysing", work, changes_book=True, cancellable=True)
 
     def auto_fill(self) -> Task:
         """Lay the book out again; locked pages and slots, placed and removed photos and the
         user's crops are kept (the layout service's rules)."""
-        return self.run_task(
-            "Auto-filling the pages",
-            lambda project, _control: book_service.layout_book(project),
-            lambda _r: self.reload(),
-        )
+        return self.edit("Auto-fill", lambda project, _control: book_service.layout_book(project), BOOK)
 
     def suggest_captions(self) -> Task:
         def work(project: Project, control: Control) -> Any:
@@ -344,62 +464,64 @@ class MainWindow(QMainWindow):
                 done[0] += 1
                 control.report(done[0], total[0], f"{done[0]} of {total[0]} texts")
 
-            return captions.caption_book(project, on_total=on_total, on_done=on_done, cancel=control.cancel)
+            report = captions.caption_book(project, on_total=on_total, on_done=on_done, cancel=control.cancel)
+            control.check()  # stopped early: say so (what was done is saved)
+            return report
 
-        return self.run_task("Suggesting captions", work, lambda _report: self.reload())
+        return self.job("Suggesting captions", work, changes_book=True, cancellable=True)
 
     def place_photo(self, page: int, slot: int, sha256: str) -> Task:
-        return self.run_task(
-            f"Placing a photo on page {page}",
+        return self.edit(
+            f"Place a photo on page {page}",
             lambda project, _control: book_service.place(project, page, slot + 1, sha256),
-            lambda _outcome: self.reload(),
+            BOOK,
         )
 
     def lock(self, page: int, slot: int, locked: bool) -> Task:
         """Lock or unlock a page (slot -1) or one slot: kept as it is by Auto-fill."""
         what = f"page {page}" if slot < 0 else f"page {page}, slot {slot + 1}"
-        return self.run_task(
-            f"{'Locking' if locked else 'Unlocking'} {what}",
+        return self.edit(
+            f"{'Lock' if locked else 'Unlock'} {what}",
             lambda project, _control: book_service.lock(
                 project, page, None if slot < 0 else slot + 1, locked
             ),
-            lambda _r: self.reload(),
+            BOOK,
         )
 
     def change_template(self, page: int, template: str) -> Task:
-        return self.run_task(
-            f"Page {page}: template {template}",
+        return self.edit(
+            f"Template {template} on page {page}",
             lambda project, _control: book_service.set_template(project, page, template),
-            lambda _r: self.reload(),
+            BOOK,
         )
 
     def remove_photo(self, sha256: str) -> Task:
-        return self.run_task(
-            "Taking a photo out of the book",
+        return self.edit(
+            "Take a photo out of the book",
             lambda project, _control: book_service.remove(project, sha256),
-            lambda _r: self.reload(),
+            BOOK,
         )
 
     def save_caption(self, target: str, text: str) -> Task:
         """The user's own text: kept, and never replaced by a suggestion."""
-        return self.run_task(
-            "Keeping your caption",
+        return self.edit(
+            "Caption edit",
             lambda project, _control: captions.set_caption(project, target, text),
-            lambda _r: self.reload(),
+            caption(target),
         )
 
     def pick_caption(self, target: str, text: str) -> Task:
-        return self.run_task(
-            "Using a suggestion",
+        return self.edit(
+            "Use a suggestion",
             lambda project, _control: captions.pick_text(project, target, text),
-            lambda _r: self.reload(),
+            caption(target),
         )
 
     def lock_caption(self, target: str, locked: bool) -> Task:
-        return self.run_task(
-            "Locking the caption" if locked else "Unlocking the caption",
+        return self.edit(
+            "Lock the caption" if locked else "Unlock the caption",
             lambda project, _control: captions.lock(project, target, locked),
-            lambda _r: self.reload(),
+            caption(target),
         )
 
     def suggest_caption(self, target: str) -> Task:
@@ -416,18 +538,23 @@ class MainWindow(QMainWindow):
                 project, only=[target], regenerate=True, on_token=on_token, cancel=control.cancel
             )
 
-        task = self.run_task("Suggesting a caption", work, lambda _r: self.reload())
-        task.progress.connect(lambda _d, _t, text: self.caption.show_streaming(text))
-        return task
+        def stream(_done: int, _total: int, text: str) -> None:
+            if self.caption.target == target:
+                self.caption.show_streaming(text)
 
-    def export_pdf(self, target: Path) -> Task:
+        return self.job("Suggesting a caption", work, changes_book=True, cancellable=True, on_progress=stream)
+
+    def export_pdf(self, target: Path, done: Callable[[Any], object] | None = None) -> Task:
         def work(project: Project, control: Control) -> Any:
             printed = book_service.printed_book(project)
-            return write_pdf(
-                printed, target, on_page=lambda n, total: control.report(n, total, f"page {n} of {total}")
-            )
 
-        return self.run_task(f"Exporting {target.name}", work)
+            def on_page(n: int, total: int) -> None:
+                control.check()  # a cancelled export leaves the previous PDF as it was
+                control.report(n, total, f"page {n} of {total}")
+
+            return write_pdf(printed, target, on_page=on_page)
+
+        return self.job(f"Exporting {target.name}", work, done, cancellable=True)
 
     # Dialogs, recent books, drops.
 
@@ -483,16 +610,29 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.import_photos(paths)
 
+    def confirm_close(self, running: str) -> bool:
+        """Ask before closing on running work (tests answer for the user)."""
+        answer = QMessageBox.question(
+            self, "Work in progress", f"{running} is running. Stop it, save what is waiting, and close?"
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.task is not None and self.task.running:
-            answer = QMessageBox.question(
-                self, "Work in progress", f"{self.task.name} is still running. Stop it and close?"
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
-            self._queue.clear()
-            self.task.cancel()
-            self.task.wait(30)
+        """Work already asked for is finished, not thrown away: a long job is stopped at its
+        next step, every edit waiting is still saved, and the window goes as soon as both
+        lanes are empty, without ever blocking the GUI thread."""
+        if self.task is not None and not self._closing and not self.confirm_close(self.task.name):
+            event.ignore()
+            return
+        if self.busy:
+            self._closing = True
+            for lane in (JOBS, EDITS):
+                self._waiting[lane] = [t for t in self._waiting[lane] if t.name != READING]
+                running = self._running[lane]
+                if running is not None and running.cancellable:
+                    running.cancel()
+            self.hide()
+            event.ignore()
+            return
         self.thumbnails.close()
         event.accept()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDateEdit,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -107,49 +110,92 @@ class ChecksPanel(QListWidget):
 
 
 class FilterBar(QWidget):
-    """Search, person, and the flagged / duplicates / not-placed switches."""
+    """Search; person, tag and chapter; a date range; the flagged / duplicates / not-placed
+    switches. Every change is applied at once."""
 
     changed = Signal(object)  # Filters
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.search = QLineEdit(placeholderText="Search names, tags, descriptions")
+        self.search.setClearButtonEnabled(True)
         self.person = QComboBox()
+        self.tag = QComboBox()
+        self.chapter = QComboBox()
+        self.dated = QCheckBox("Taken from")
+        today = QDate.currentDate()
+        self.since = QDateEdit(today.addYears(-1))
+        self.until = QDateEdit(today)
+        for edit in (self.since, self.until):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
         self.flagged = QCheckBox("Flagged")
         self.duplicates = QCheckBox("Duplicates")
         self.not_placed = QCheckBox("Not in the book")
         rows = QVBoxLayout(self)
         rows.setContentsMargins(0, 0, 0, 0)
         rows.addWidget(self.search)
-        line = QHBoxLayout()
-        line.addWidget(self.person, 1)
-        for box in (self.flagged, self.duplicates, self.not_placed):
-            line.addWidget(box)
+        choices = QHBoxLayout()
+        for combo in (self.person, self.tag, self.chapter):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+            choices.addWidget(combo, 1)
+            combo.currentIndexChanged.connect(self._emit)
+        rows.addLayout(choices)
+        dates = QHBoxLayout()
+        dates.addWidget(self.dated)
+        dates.addWidget(self.since, 1)
+        dates.addWidget(QLabel("to"))
+        dates.addWidget(self.until, 1)
+        rows.addLayout(dates)
+        switches = QHBoxLayout()
+        for box in (self.flagged, self.duplicates, self.not_placed, self.dated):
             box.toggled.connect(self._emit)
-        rows.addLayout(line)
+        for box in (self.flagged, self.duplicates, self.not_placed):
+            switches.addWidget(box)
+        rows.addLayout(switches)
+        for edit in (self.since, self.until):
+            edit.dateChanged.connect(self._emit)
         self.search.textChanged.connect(self._emit)
-        self.person.currentIndexChanged.connect(self._emit)
         self.set_people([])
+        self.set_choices([], [])
 
     def set_people(self, people: list[tuple[int, str]]) -> None:
-        current = self.person.currentData()
-        self.person.blockSignals(True)
-        self.person.clear()
-        self.person.addItem("Everyone", None)
-        for pid, name in people:
-            self.person.addItem(name, pid)
-        index = self.person.findData(current)
-        self.person.setCurrentIndex(max(index, 0))
-        self.person.blockSignals(False)
+        _refill(self.person, "Everyone", people)
+
+    def set_choices(self, chapters: list[tuple[str, str]], tags: list[str]) -> None:
+        _refill(self.chapter, "Every chapter", chapters)
+        _refill(self.tag, "Any tag", [(t, t) for t in tags])
 
     def filters(self) -> Filters:
+        dated = self.dated.isChecked()
         return Filters(
             text=self.search.text().strip(),
             person=self.person.currentData(),
             flagged_only=self.flagged.isChecked(),
             duplicates_only=self.duplicates.isChecked(),
             not_placed_only=self.not_placed.isChecked(),
+            tag=self.tag.currentData(),
+            chapter=self.chapter.currentData(),
+            since=self.since.date().toString("yyyy-MM-dd") if dated else None,
+            until=self.until.date().toString("yyyy-MM-dd") if dated else None,
         )
 
     def _emit(self) -> None:
         self.changed.emit(self.filters())
+
+
+def _refill(combo: QComboBox, everything: str, choices: Sequence[tuple[Any, str]]) -> None:
+    """New choices, keeping the one made when it is still there (a reload must not reset the
+    user's filter)."""
+    current = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    combo.addItem(everything, None)
+    for value, label in choices:
+        combo.addItem(label, value)
+    index = combo.findData(current) if current is not None else 0
+    combo.setCurrentIndex(max(index, 0))
+    combo.blockSignals(False)
+    if current is not None and index < 0:
+        combo.currentIndexChanged.emit(0)  # what was chosen is gone: show everything again

@@ -47,6 +47,7 @@ class Task(QObject):
         self.name = name
         self._work = work
         self._cancel = threading.Event()
+        self.cancellable = False  # does the work check the cancel flag?
         self._thread = threading.Thread(target=self._run, name=f"task: {name}", daemon=True)
 
     def start(self) -> None:
@@ -75,7 +76,6 @@ class Task(QObject):
             traceback.print_exc()
             self.failed.emit(detail)
         else:
-            if self._cancel.is_set():
-                self.cancelled.emit()
-            else:
-                self.finished.emit(result)
+            # Finished work is reported as finished even if Cancel came too late to stop it:
+            # what it did is saved, and the window must show it.
+            self.finished.emit(result)

@@ -8,6 +8,7 @@ each back as a QImage; the GUI thread turns it into a pixmap once and keeps it.
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -54,7 +55,7 @@ class Thumbnails(QObject):
         with self._lock:
             self._closed = True
             self._lock.notify()
-        self._worker.join(timeout=5)
+        # The worker is a daemon that ends at its next wake-up; no waiting on the GUI thread.
 
     def _store(self, sha256: str, image: QImage) -> None:
         self._cache[sha256] = QPixmap.fromImage(image)
@@ -74,9 +75,16 @@ class Thumbnails(QObject):
                     if self._closed:
                         return
                     sha256 = self._wanted.pop()  # the newest request: what is on screen now
-                row = conn.execute("SELECT jpeg FROM thumbnails WHERE sha256 = ?", [sha256]).fetchone()
+                try:
+                    row = conn.execute("SELECT jpeg FROM thumbnails WHERE sha256 = ?", [sha256]).fetchone()
+                except sqlite3.Error as exc:
+                    print(f"thumbnails: {exc}", file=sys.stderr)  # one miss, not the end of all
+                    row = None
                 image = QImage.fromData(bytes(row[0])) if row else QImage()
-                if not image.isNull():
+                if image.isNull():
+                    with self._lock:
+                        self._asked.discard(sha256)  # asked again later: it may exist by then
+                else:
                     self._decoded.emit(sha256, image)
         finally:
             conn.close()
