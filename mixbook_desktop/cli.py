@@ -22,14 +22,12 @@ from mixbook_desktop.export.pdf import ExportError, render_pngs, write_pdf
 from mixbook_desktop.layout.checks import Problem, Severity, check_book
 from mixbook_desktop.services import book as book_service
 from mixbook_desktop.services import captions, catalog, people
-from mixbook_desktop.services.analysis import AnalysisReport, PhotoDone, analyze_book
+from mixbook_desktop.services.analysis import FACE_PACK_KEY, AnalysisReport, PhotoDone, analyze_book
 from mixbook_desktop.services.importer import Change, ImportReport, ImportResult, import_paths
 from mixbook_desktop.services.relink import relink_missing
 from mixbook_desktop.store.analysis import AnalysisStore
 from mixbook_desktop.store.captions import CaptionStore
 from mixbook_desktop.store.project import Project, ProjectError
-
-FACE_PACK_KEY = "analysis.face_pack"
 
 # Human output to stdout; progress and diagnostics to stderr, so `--json` stays clean.
 # Piped output gets a wide fixed width so tables stay readable in files and logs.
@@ -540,6 +538,16 @@ def _edit_pages(project: Project, args: argparse.Namespace) -> list[str]:
         page, slot = _slot_of(where)
         box = book_service.set_crop(project, page, slot, x, y, w)
         done.append(f"page {page} slot {slot}: crop {box.as_list()} kept through re-layouts")
+    # Last, in the order given: each numbers the pages as the one before left them.
+    for after in args.add_page or []:
+        added = book_service.add_page(project, after)
+        done.append(f"page {added}: added, empty; the pages after it moved on by one")
+    for page in args.remove_page or []:
+        unplaced = book_service.remove_page(project, page)
+        done.append(
+            f"page {page}: removed, the pages after it moved back by one"
+            + (f"; {len(unplaced)} photos no longer placed (Auto-fill may use them)" if unplaced else "")
+        )
     return done
 
 
@@ -772,7 +780,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the pages as JSON")
     p.set_defaults(run=cmd_layout)
 
-    p = sub.add_parser("pages", help="list the pages; lock them, place, remove and crop photos")
+    p = sub.add_parser("pages", help="list, add and remove pages; lock them, place, remove and crop photos")
     p.add_argument("book", type=Path)
     p.add_argument(
         "--lock", action="append", type=_page_slot, metavar="PAGE[.SLOT]", help="keep through re-layouts"
@@ -792,6 +800,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("PAGE.SLOT", "X,Y,WIDTH"),
         help="show the photo from X,Y, WIDTH wide (fractions; the height follows the slot)",
     )
+    p.add_argument(
+        "--add-page",
+        action="append",
+        type=int,
+        metavar="AFTER",
+        help="add an empty page after AFTER (0: first)",
+    )
+    p.add_argument("--remove-page", action="append", type=int, metavar="PAGE", help="remove a page")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_pages)
 

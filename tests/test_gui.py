@@ -162,9 +162,11 @@ def test_typing_survives_a_reload_and_closing_saves_what_is_queued(window: MainW
     _idle(window, qtbot)
     assert panel.target == target and panel.editor.toPlainText() == "Half a thought"
     assert window.library.currentIndex().data(ROW).name == "maxscene__paris.jpg", "the selection stays"
-    # A caption saved while a long task runs, then the window closed: the caption is kept.
+    # Typed on while a long task runs, then the window closed before the autosave: the text is
+    # saved on the way out.
     slow = window.job("Waiting", lambda _project, control: control.cancel.wait(1.0), cancellable=True)
-    window.save_caption(str(target), "Paris, kept on close")
+    panel.editor.setPlainText("Paris, kept on close")
+    panel.editor.document().setModified(True)
     asked: list[str] = []
 
     def confirm(running: str) -> bool:

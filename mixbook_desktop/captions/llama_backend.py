@@ -19,6 +19,7 @@ from mixbook_desktop.captions.generator import Generated, GeneratorError, Messag
 from mixbook_desktop.captions.validate import ABBREVIATION
 
 DEFAULT_MODEL = "smollm2_135m_instruct"
+GGUF_MAGIC = b"GGUF"
 # Room for the instructions, three worked examples, the facts and the answer, with margin.
 CONTEXT_TOKENS = 2048
 
@@ -31,6 +32,22 @@ def default_threads() -> int:
 # two threads collapse to a tenth of that when another process keeps the cores busy (LLM.md),
 # so generation always uses one; only reading the prompt gets more.
 GENERATION_THREADS = 1
+
+
+def gguf_problem(path: Path) -> str | None:
+    """Why `path` cannot be a caption model, in one line, or None. Only the file's magic is
+    checked: whether llama.cpp can load the model shows when it does (and the captions then
+    fall back to templates, saying so)."""
+    if not path.is_file():
+        return f"caption model not found: {path}"
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(len(GGUF_MAGIC))
+    except OSError as exc:
+        return f"caption model {path} cannot be read: {exc.strerror or exc}"
+    if magic != GGUF_MAGIC:
+        return f"caption model {path} is not a GGUF file"
+    return None
 
 
 class LlamaCppGenerator:
@@ -51,11 +68,9 @@ class LlamaCppGenerator:
             except ModelError as exc:
                 raise GeneratorError(str(exc)) from None
             return path, spec.sha256
-        if not self._path.is_file():
-            raise GeneratorError(f"caption model not found: {self._path}")
-        with self._path.open("rb") as fh:
-            if fh.read(4) != b"GGUF":
-                raise GeneratorError(f"caption model {self._path} is not a GGUF file")
+        problem = gguf_problem(self._path)
+        if problem is not None:
+            raise GeneratorError(problem)
         return self._path, file_sha256(self._path)
 
     @property

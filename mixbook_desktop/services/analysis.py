@@ -35,6 +35,30 @@ ANALYSIS_TASKS = {
 }
 
 
+# The InsightFace pack a book's faces are found with; none for the bundled models. A setting
+# of the book: every later analysis of it uses the pack until it is changed.
+FACE_PACK_KEY = "analysis.face_pack"
+
+
+def face_pack_of(project: Project) -> Path | None:
+    saved = AnalysisStore(project).get_setting(FACE_PACK_KEY)
+    return Path(saved) if saved else None
+
+
+def check_face_pack(pack: str) -> Path:
+    """The pack folder as it is saved; ModelError, saying why, if it holds no models. (Its
+    models are only loaded by the analysis: that takes seconds.)"""
+    folder = Path(pack).expanduser().absolute()
+    analysis_worker.face_backend(str(folder))
+    return folder
+
+
+def set_face_pack(project: Project, pack: str | None) -> None:
+    """Use this pack for the book's faces from the next analysis on; None or '' for the
+    bundled models. Faces found with other models are then analysed again."""
+    AnalysisStore(project).set_setting(FACE_PACK_KEY, str(check_face_pack(pack)) if pack else None)
+
+
 @dataclass(frozen=True)
 class PhotoDone:
     path: str

@@ -477,12 +477,19 @@ def _side(position: int) -> Side:
     return Side.COVER if position == COVER_POSITION else side_of(position)
 
 
-def _with_crop(project: Project, pages: dict[int, Page], position: int, n: int) -> None:
+def _with_crop(
+    project: Project,
+    pages: dict[int, Page],
+    position: int,
+    n: int,
+    infos: dict[int, PhotoInfo] | None = None,
+) -> None:
     """Crop the photo in slot n of a page (in `pages`) for that slot: the user's own crop
-    reshaped when the photo has one, else a fresh face-aware one."""
+    reshaped when the photo has one, else a fresh face-aware one. `infos` saves reading the
+    photos again when many slots are cropped in one edit."""
     page = pages[position]
     fill = page.fills[n]
-    infos = photo_infos(project)
+    infos = photo_infos(project) if infos is None else infos
     if fill.photo_id is None or fill.photo_id not in infos:
         return
     info = infos[fill.photo_id]
@@ -627,6 +634,25 @@ MIN_CROP_SHARE = 0.05
 MIN_CROP_PIXELS = 32
 
 
+def crop_height(w: float, size: tuple[int, int], aspect: float) -> float:
+    """The height of a crop `w` wide (fractions of a photo of `size` upright pixels) that
+    fills a slot of `aspect` (width / height)."""
+    return w * size[0] / aspect / size[1]
+
+
+def fit_crop(x: float, y: float, w: float, size: tuple[int, int], aspect: float) -> Box:
+    """The crop nearest to the one from (x, y), `w` wide, that set_crop accepts: no smaller
+    than prints, no larger than the photo, and within it. What an editor's zoom and pan send."""
+    per_width = crop_height(1.0, size, aspect)
+    # A hair over the least, so that float rounding never makes set_crop refuse it.
+    smallest = max(MIN_CROP_SHARE, MIN_CROP_PIXELS / size[0], MIN_CROP_PIXELS / (per_width * size[1]))
+    w = min(max(w, smallest * (1 + 1e-9)), 1.0, 1.0 / per_width)
+    h = crop_height(w, size, aspect)
+    # Within the photo, the far edge first: a side of the whole photo may round to a hair
+    # over 1, and the near edge must never go below 0.
+    return Box(max(min(x, 1.0 - w), 0.0), max(min(y, 1.0 - h), 0.0), w, h)
+
+
 def set_crop(project: Project, position: int, slot: int, x: float, y: float, w: float) -> Box:
     """Show the part of the photo from (x, y) that is `w` wide (fractions of the upright
     photo); the height follows from the slot's shape. Kept through re-layouts."""
@@ -640,7 +666,7 @@ def set_crop(project: Project, position: int, slot: int, x: float, y: float, w: 
         raise BookError(f"slot {slot} of page {position} holds no photo")
     size = infos[fill.photo_id].size
     rect = slot_rect(product_of(project), templates()[page.template].slots[n].box, _side(position))
-    h = w * size[0] / (rect[2] / rect[3]) / size[1]
+    h = crop_height(w, size, rect[2] / rect[3])
     crop = Box(x, y, w, h)
     if not all(math.isfinite(v) for v in (x, y, w)):
         raise BookError("a crop is three numbers: x, y and width, as fractions of the photo")
@@ -656,6 +682,111 @@ def set_crop(project: Project, position: int, slot: int, x: float, y: float, w: 
     pages[position] = replace(page, fills=tuple(fills))
     store.save_pages(pages)
     return crop
+
+
+def reset_crop(project: Project, position: int, slot: int) -> Box | None:
+    """Forget the user's crop of a slot: the photo gets the automatic, face-aware crop again,
+    and re-layouts choose it anew. Returns the new crop."""
+    store = BookStore(project)
+    pages = store.pages()
+    page = _page(pages, position)
+    n = _slot(page, position, slot, SlotKind.PHOTO)
+    fills = _fills(page)
+    if fills[n].photo_id is None:
+        raise BookError(f"slot {slot} of page {position} holds no photo")
+    fills[n] = replace(fills[n], crop_by_user=False)
+    pages[position] = replace(page, fills=tuple(fills))
+    _with_crop(project, pages, position, n)
+    store.save_pages(pages)
+    return pages[position].fills[n].crop
+
+
+# A page the user adds holds one framed photo slot: somewhere to drop a photo (the print
+# check calls it empty until one is there), where a blank page would take no drop at all.
+NEW_PAGE_TEMPLATE = "1-framed"
+
+
+def _inner_template(template_id: str) -> PageTemplate | None:
+    """An inside page's template by id (None: the blank page); refused when it is none."""
+    if template_id == BLANK_TEMPLATE:
+        return None
+    template = templates().get(template_id)
+    if template is None or template.cover:
+        usable = sorted(t.id for t in templates().values() if not t.cover)
+        raise BookError(f"{template_id!r} is not a template for a page; one of: {', '.join(usable)}")
+    return template
+
+
+def _reshape_moved(project: Project, pages: dict[int, Page], positions: set[int]) -> None:
+    """Pages that moved by one changed sides: a slot touching the binding edge gains or loses
+    the bleed there, so its shape changes. Crops no longer of their slot's shape are made
+    again (the user's own reshaped around the same centre); the others stay as they were."""
+    infos = photo_infos(project)
+    product = product_of(project)
+    for position in sorted(positions):
+        page = pages[position]
+        template = templates().get(page.template)
+        if template is None:
+            continue
+        for n, (slot, fill) in enumerate(zip(template.slots, page.fills, strict=False)):
+            info = infos.get(fill.photo_id) if fill.photo_id is not None else None
+            if slot.kind is not SlotKind.PHOTO or info is None:
+                continue
+            _, _, w, h = slot_rect(product, slot.box, _side(position))
+            if fill.crop is None or abs(_shape(fill.crop, info.size) / (w / h) - 1) > SAME_SHAPE:
+                _with_crop(project, pages, position, n, infos)
+
+
+def _save_with_count(project: Project, pages: dict[int, Page]) -> None:
+    """Save pages the user added or removed, and their count as the book's page count: the
+    next Auto-fill keeps the count the user made (rounded up to one the product allows), as
+    `layout --pages` would. A count the lab refuses is the print check's to report."""
+    inner = sum(1 for position in pages if position != COVER_POSITION)
+    with project.db.atomic():
+        AnalysisStore(project).set_setting(PAGES_KEY, inner or None)
+        BookStore(project).save_pages(pages)
+
+
+def add_page(project: Project, after: int, template: str | None = None) -> int:
+    """Insert an empty page after page `after` (0: before page 1), in the chapter of the page
+    before it; the pages after it move on by one. Returns the new page's position."""
+    pages = BookStore(project).pages()
+    if not pages:
+        raise BookError("the book has no pages yet (run `layout` first)")
+    if after != COVER_POSITION:
+        _page(pages, after)
+    product = product_of(project)
+    inner = sum(1 for position in pages if position != COVER_POSITION)
+    if inner >= product.max_pages:
+        raise BookError(f"{product.name} books have at most {product.max_pages} pages")
+    chosen = _inner_template(template or NEW_PAGE_TEMPLATE)
+    position = after + 1
+    neighbour = pages.get(after) if after != COVER_POSITION else pages.get(position)
+    shifted = {pos + 1 if pos >= position else pos: page for pos, page in pages.items()}
+    shifted[position] = Page(
+        chosen.id if chosen else BLANK_TEMPLATE,
+        tuple(Fill() for _ in chosen.slots) if chosen else (),
+        neighbour.chapter if neighbour else None,
+    )
+    _reshape_moved(project, shifted, {pos for pos in shifted if pos > position})
+    _save_with_count(project, shifted)
+    return position
+
+
+def remove_page(project: Project, position: int) -> list[int]:
+    """Take a page out of the book (not the cover); the pages after it move back by one. Its
+    photos are not taken out of the book: they are just no longer placed, and the next
+    Auto-fill may use them again (a photo to keep out: `remove`). Returns the photos that are
+    now on no page."""
+    if position == COVER_POSITION:
+        raise BookError("the cover cannot be removed; give it another photo or template instead")
+    pages = BookStore(project).pages()
+    gone = _page(pages, position)
+    shifted = {pos - 1 if pos > position else pos: page for pos, page in pages.items() if pos != position}
+    _reshape_moved(project, shifted, {pos for pos in shifted if pos >= position})
+    _save_with_count(project, shifted)
+    still = {pid for page in shifted.values() for pid in page.photo_ids()}
+    return [pid for pid in dict.fromkeys(gone.photo_ids()) if pid not in still]
 
 
 def photo_infos(project: Project) -> dict[int, PhotoInfo]:

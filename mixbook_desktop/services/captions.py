@@ -18,7 +18,7 @@ from mixbook_desktop.captions.facts import (
     when_words,
 )
 from mixbook_desktop.captions.generator import CaptionGenerator, GeneratorError
-from mixbook_desktop.captions.llama_backend import LlamaCppGenerator
+from mixbook_desktop.captions.llama_backend import LlamaCppGenerator, gguf_problem
 from mixbook_desktop.captions.suggest import Cancelled, Settings, suggest
 from mixbook_desktop.core.captions import Facts, Rules, Source, TextKind, Tone
 from mixbook_desktop.core.describe import SURE_FROM
@@ -85,6 +85,24 @@ def load_options(project: Project) -> Options:
     )
 
 
+def check_options(
+    style_hint: str | None = None,
+    words: tuple[int, int] | None = None,
+    model: str | None = None,
+) -> None:
+    """Raise CaptionError, saying why in one line, if save_options would refuse these."""
+    if style_hint and clean_quoted(style_hint) is None:
+        raise CaptionError("the style hint was refused: keep it short, a description of a style")
+    if words is not None:
+        low, high = words
+        if not 1 <= low <= high <= 40:
+            raise CaptionError(f"word range {low}-{high}: give MIN-MAX with 1 <= MIN <= MAX <= 40")
+    if model:
+        problem = gguf_problem(Path(model).expanduser())
+        if problem is not None:
+            raise CaptionError(problem)
+
+
 def save_options(
     project: Project,
     tone: Tone | None = None,
@@ -92,24 +110,19 @@ def save_options(
     words: tuple[int, int] | None = None,
     model: str | None = None,
 ) -> Options:
-    """Changes the book's caption settings; '' clears the style hint or the model."""
+    """Changes the book's caption settings; '' clears the style hint or the model. Nothing
+    is saved unless every one of them is accepted."""
+    check_options(style_hint, words, model)
     store = AnalysisStore(project)
-    if tone is not None:
-        store.set_setting(TONE_KEY, tone.value)
-    if style_hint is not None:
-        cleaned = clean_quoted(style_hint)
-        if style_hint and cleaned is None:
-            raise CaptionError("the style hint was refused: keep it short, a description of a style")
-        store.set_setting(STYLE_KEY, cleaned)
-    if words is not None:
-        low, high = words
-        if not 1 <= low <= high <= 40:
-            raise CaptionError(f"word range {low}-{high}: give MIN-MAX with 1 <= MIN <= MAX <= 40")
-        store.set_setting(WORDS_KEY, [low, high])
-    if model is not None:
-        if model and not Path(model).is_file():
-            raise CaptionError(f"caption model not found: {model}")
-        store.set_setting(MODEL_KEY, str(Path(model).expanduser().absolute()) if model else None)
+    with project.db.atomic():
+        if tone is not None:
+            store.set_setting(TONE_KEY, tone.value)
+        if style_hint is not None:
+            store.set_setting(STYLE_KEY, clean_quoted(style_hint))
+        if words is not None:
+            store.set_setting(WORDS_KEY, list(words))
+        if model is not None:
+            store.set_setting(MODEL_KEY, str(Path(model).expanduser().absolute()) if model else None)
     return load_options(project)
 
 

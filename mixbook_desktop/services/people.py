@@ -40,9 +40,14 @@ def threshold(project: Project, embedder: str = "dlib") -> float:
     return float(saved) if saved is not None else DEFAULT_THRESHOLDS[_family(embedder)]
 
 
-def set_threshold(project: Project, value: float, embedder: str = "dlib") -> None:
+def check_threshold(value: float) -> None:
+    """Raise PeopleError if `value` cannot be a threshold (a distance between descriptors)."""
     if not 0 < value < 4:
-        raise PeopleError(f"threshold {value} is out of range (a distance, e.g. 0.5)")
+        raise PeopleError(f"threshold {value:g} is out of range (a distance, e.g. 0.5)")
+
+
+def set_threshold(project: Project, value: float, embedder: str = "dlib") -> None:
+    check_threshold(value)
     AnalysisStore(project).set_setting(f"{THRESHOLD_KEY}.{_family(embedder)}", value)
 
 

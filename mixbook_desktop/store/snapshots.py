@@ -56,6 +56,11 @@ PEOPLE = Scope(
 SETTINGS = Scope("settings", (Part("settings"),))
 
 
+def setting(key: str) -> Scope:
+    """One setting alone: undoing a change of it leaves every other setting as it is now."""
+    return Scope(f"setting {key}", (Part("settings", where="key = ?", params=(key,)),))
+
+
 def caption(target: str) -> Scope:
     return Scope("caption", (Part("captions", where="target = ?", params=(target,)),), caption_target=target)
 

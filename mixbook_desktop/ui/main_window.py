@@ -5,6 +5,7 @@ button. Every change goes through the services in a task; the window only shows 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,19 +26,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mixbook_desktop.core.captions import Tone
 from mixbook_desktop.core.paths import PROJECT_SUFFIX
 from mixbook_desktop.export.pdf import write_pdf
 from mixbook_desktop.services import book as book_service
 from mixbook_desktop.services import captions
-from mixbook_desktop.services.analysis import analyze_book
+from mixbook_desktop.services import people as people_service
+from mixbook_desktop.services.analysis import analyze_book, face_pack_of
 from mixbook_desktop.services.importer import import_paths
 from mixbook_desktop.services.overview import Overview, overview
 from mixbook_desktop.store.captions import CaptionStore, photo_target
 from mixbook_desktop.store.project import Project
-from mixbook_desktop.store.snapshots import BOOK, Scope, Snapshot, caption, put_back, take
-from mixbook_desktop.ui.captions_panel import CaptionPanel
+from mixbook_desktop.store.snapshots import BOOK, PEOPLE, Scope, Snapshot, caption, put_back, setting, take
+from mixbook_desktop.ui.autosave import Autosave
+from mixbook_desktop.ui.captions_panel import CaptionPanel, TextClicks
 from mixbook_desktop.ui.library import ROW, LibraryPhoto, LibraryView, PhotoFilter, PhotoModel, library_photos
 from mixbook_desktop.ui.panels import ChecksPanel, DetailsPanel, FilterBar
+from mixbook_desktop.ui.pdf_preview import PdfPreview
+from mixbook_desktop.ui.people_panel import PeoplePanel
+from mixbook_desktop.ui.settings_dialog import SettingsDialog, worker_count
 from mixbook_desktop.ui.spread import SpreadView
 from mixbook_desktop.ui.tasks import Control, Task
 from mixbook_desktop.ui.thumbnails import Thumbnails
@@ -45,6 +52,8 @@ from mixbook_desktop.ui.undo import Undoable
 
 RECENT_KEY = "recent"
 RECENT_KEPT = 8
+# What the file dialog offers first; the importer reads a file by its content, whatever its name.
+PHOTO_PATTERNS = "*.jpg *.jpeg *.png *.heic *.heif *.tif *.tiff *.webp *.JPG *.JPEG *.PNG *.HEIC"
 JOBS = "jobs"
 READING = "Reading the book"
 EDITS = "edits"
@@ -62,6 +71,9 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self._closing = False
         self.read_failed: str | None = None
+        self._restoring_selection = False  # a reload selecting again what was selected
+        self.pdf_preview: PdfPreview | None = None  # made on the first export, then reused
+        self.settings_dialog: SettingsDialog | None = None
         self._build()
         self._remember(self.book)
         self.setAcceptDrops(True)
@@ -90,6 +102,11 @@ class MainWindow(QMainWindow):
         self.spread.lockRequested.connect(self.lock)
         self.spread.templateRequested.connect(self.change_template)
         self.spread.removeRequested.connect(self.remove_photo)
+        self.spread.cropChanged.connect(self.set_crop)
+        self.spread.cropResetRequested.connect(self.reset_crop)
+        self.spread.pageAddRequested.connect(self.add_page)
+        self.spread.pageRemoveRequested.connect(self.remove_page)
+        self.spread.textEdited.connect(self.save_caption)
         self.spread.templates = sorted(
             (t.id, len(t.photo_slots), t.cover) for t in book_service.templates().values()
         )
@@ -99,6 +116,12 @@ class MainWindow(QMainWindow):
         self.checks.pageRequested.connect(self._show_problem)
         self.caption = CaptionPanel()
         self.caption.saveRequested.connect(self.save_caption)
+        self.autosave = Autosave(self.caption)
+        self.caption.leaving.connect(self.autosave.flush)  # what was typed for the text shown is kept
+        self.caption.historyRequested.connect(self._read_history)
+        self.caption.toneRequested.connect(self.set_caption_tone)
+        self.text_clicks = TextClicks(self.spread)
+        self.text_clicks.clicked.connect(self._text_clicked)
         self.caption.pickRequested.connect(self.pick_caption)
         self.caption.lockRequested.connect(self.lock_caption)
         self.caption.suggestRequested.connect(self.suggest_caption)
@@ -107,6 +130,15 @@ class MainWindow(QMainWindow):
         self.side.addTab(self.checks, "Print check")
         self.side.addTab(self.details, "Details")
         self.side.addTab(self.caption, "Caption")
+        self.people_panel = PeoplePanel(self.thumbnails)
+        self.people_panel.renameRequested.connect(self.rename_person)
+        self.people_panel.mergeRequested.connect(self.merge_people)
+        self.people_panel.splitRequested.connect(self.split_face)
+        self.people_panel.hideRequested.connect(self.hide_person)
+        self.people_panel.personChosen.connect(self._person_chosen)
+        self.people_panel.photoRequested.connect(self._show_photo)
+        self.filter_bar.changed.connect(lambda filters: self.people_panel.choose(filters.person))
+        self.side.addTab(self.people_panel, "People")
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -145,7 +177,8 @@ class MainWindow(QMainWindow):
         file.addAction(self._action("&Open Book...", self._open_dialog, QKeySequence.StandardKey.Open))
         self.recent_menu = file.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file.addAction(self._action("&Import Photos...", self._import_dialog, "Ctrl+I"))
+        file.addAction(self._action("&Import Photos...", self._import_files_dialog, "Ctrl+I"))
+        file.addAction(self._action("Import a &Folder...", self._import_dialog, "Ctrl+Shift+I"))
         file.addAction(self._action("&Export PDF...", self._export_dialog, "Ctrl+E"))
         file.addSeparator()
         file.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
@@ -156,6 +189,8 @@ class MainWindow(QMainWindow):
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
         edit.addAction(self.undo_action)
         edit.addAction(self.redo_action)
+        edit.addSeparator()
+        edit.addAction(self._action("&Settings...", self.open_settings, "Ctrl+,"))
         book = bar.addMenu("&Book")
         self.analyse_action = self._action("&Analyse Photos", self.analyse, "Ctrl+Shift+A")
         self.autofill_action = self._action("Auto-&fill Pages", self.auto_fill, "Ctrl+L")
@@ -163,6 +198,9 @@ class MainWindow(QMainWindow):
         for action in (self.analyse_action, self.autofill_action, self.caption_action):
             book.addAction(action)
         book.addAction(self._action("&Check Again", self.reload, "F5"))
+        book.addSeparator()
+        book.addAction(self._action("Add a Page &After This One", self.add_page_here))
+        book.addAction(self._action("&Remove This Page", self.remove_page_here))
         view = bar.addMenu("&View")
         view.addAction(
             self._action("&Next Spread", lambda: self.spread.show_spread(self.spread.index + 1), "PgDown")
@@ -305,7 +343,12 @@ class MainWindow(QMainWindow):
         work: Callable[[Project, Control], Any],
         scope: Scope,
         done: Callable[[Any], object] | None = None,
+        *,
+        long: bool = False,
     ) -> Task:
+        """`long`: an edit that may take a while (regrouping every face) goes in the long
+        jobs' lane, with its progress in the status bar, so that it holds up no other edit."""
+
         def snapshotted(project: Project, control: Control) -> tuple[Any, Snapshot, Snapshot]:
             before = take(project, scope)
             result = work(project, control)
@@ -318,7 +361,7 @@ class MainWindow(QMainWindow):
             if done is not None:
                 done(result)
 
-        return self.run_task(name, snapshotted, recorded, changes_book=True)
+        return self.run_task(name, snapshotted, recorded, changes_book=True, lane=JOBS if long else EDITS)
 
     def put_back(self, name: str, snapshot: Snapshot, action: str) -> Task:
         """Undo or redo: the scope's rows as they were."""
@@ -349,13 +392,21 @@ class MainWindow(QMainWindow):
                 None,
             )
             if row is not None:
-                self.library.setCurrentIndex(self.filtered.mapFromSource(self.model.index(row)))
-        if self.caption.target is not None:
-            # The caption shown may have changed in the task that led here: show it anew.
-            shown = self.caption.target
+                # Not a choice of the user's, so the side panel they are working in stays
+                # (even a moment away would end a name being typed there).
+                self._restoring_selection = True
+                try:
+                    self.library.setCurrentIndex(self.filtered.mapFromSource(self.model.index(row)))
+                finally:
+                    self._restoring_selection = False
+        # The texts shown may have changed in the task that led here: show them anew.
+        self.caption.set_titles(result.titles, result.caption_tone)
+        if self.caption.photo is not None:
+            shown = self.caption.photo
             photo = next((p for p in self._photos() if photo_target(p.photo_id) == shown), None)
             self._select(photo)
         self.filter_bar.set_people(result.people)
+        self.people_panel.set_people(result.persons)
         self.filter_bar.set_choices(result.chapters, sorted({t for p in self._photos() for t in p.tags}))
         self.spread.set_book(result.book, result.problems)
         self.checks.set_problems(result.problems)
@@ -375,7 +426,7 @@ class MainWindow(QMainWindow):
         indexes = self.library.selectionModel().selectedIndexes()
         photo = self.library.currentIndex().data(ROW) if indexes else None
         self._select(photo if isinstance(photo, LibraryPhoto) else None)
-        if indexes:
+        if indexes and not self._restoring_selection:
             self.side.setCurrentWidget(self.details)
 
     def _slot_clicked(self, page: int, slot: int) -> None:
@@ -383,19 +434,31 @@ class MainWindow(QMainWindow):
         photo = next((p for p in self._photos() if p.sha256 == sha), None)
         if photo is not None:
             self._select(photo)
+            self.caption.choose(photo_target(photo.photo_id))  # even from a title shown before
+            self.side.setCurrentWidget(self.caption)
+
+    def _text_clicked(self, target: str) -> None:
+        """A title or a caption clicked on a page: its text in the caption panel."""
+        photo = next((p for p in self._photos() if photo_target(p.photo_id) == target), None)
+        if photo is not None:
+            self._select(photo)
+        if self.caption.choose(target):
             self.side.setCurrentWidget(self.caption)
 
     def _photos(self) -> list[LibraryPhoto]:
         return [self.model.photo(n) for n in range(self.model.rowCount())]
 
     def _select(self, photo: LibraryPhoto | None) -> None:
-        """Show a photo's details and caption (and fetch the caption's history)."""
+        """Show a photo's details and caption. Typing for the text shown before is saved
+        by the panel's `leaving`, only when another text is shown: a reload while the user
+        types a title leaves the title alone."""
         self.details.show_photo(photo)
         if photo is None:
-            self.caption.show_caption(None, "", None)
+            self.caption.show_photo(None, "", None)
             return
-        target = photo_target(photo.photo_id)
-        self.caption.show_caption(target, photo.name, photo.row.get("caption"))
+        self.caption.show_photo(photo_target(photo.photo_id), photo.name, photo.row.get("caption"))
+
+    def _read_history(self, target: str) -> None:
         self.run_task(
             "Reading the caption's history",
             lambda project, _control: CaptionStore(project).history(target),
@@ -406,9 +469,31 @@ class MainWindow(QMainWindow):
         self.spread.show_faces = on
         self.spread.update()
 
+    def _person_chosen(self, person_id: int | None) -> None:
+        """The library shows the photos of the person chosen in the People panel; everyone's
+        for a hidden person, whom the filter does not offer."""
+        combo = self.filter_bar.person
+        combo.setCurrentIndex(max(combo.findData(person_id), 0) if person_id is not None else 0)
+
+    def _show_photo(self, sha256: str) -> None:
+        """A photo asked for from another panel: selected in the library when the filters let
+        it be seen there, and its details shown."""
+        row = next((n for n in range(self.model.rowCount()) if self.model.photo(n).sha256 == sha256), None)
+        if row is None:
+            return
+        index = self.filtered.mapFromSource(self.model.index(row))
+        if index.isValid():
+            self.library.setCurrentIndex(index)
+            self.library.scrollTo(index)
+        else:
+            self._select(self.model.photo(row))
+        self.side.setCurrentWidget(self.details)
+
     # The user's commands.
 
     def import_photos(self, paths: list[str]) -> Task:
+        workers = worker_count(self.settings)  # read here: the window's QSettings stays on its thread
+
         def work(project: Project, control: Control) -> Any:
             total = [0]
 
@@ -422,7 +507,12 @@ class MainWindow(QMainWindow):
                 control.report(done[0], total[0], f"{done[0]} of {total[0]} files")
 
             report = import_paths(
-                project, paths, on_result=on_result, on_total=on_total, cancel=control.cancel
+                project,
+                paths,
+                on_result=on_result,
+                on_total=on_total,
+                cancel=control.cancel,
+                workers=workers,
             )
             control.check()  # stopped early: say so (what was done is saved)
             return report
@@ -430,6 +520,8 @@ class MainWindow(QMainWindow):
         return self.job("Importing", work, changes_book=True, cancellable=True)
 
     def analyse(self) -> Task:
+        workers = worker_count(self.settings)
+
         def work(project: Project, control: Control) -> Any:
             total = [0]
             done = [0]
@@ -441,7 +533,16 @@ class MainWindow(QMainWindow):
                 done[0] += 1
                 control.report(done[0], total[0], f"{done[0]} of {total[0]} photos")
 
-            report = analyze_book(project, on_done=on_done, on_total=on_total, cancel=control.cancel)
+            # The book's face models, as the command line uses them: analysing it with others
+            # would find all its faces again.
+            report = analyze_book(
+                project,
+                on_done=on_done,
+                on_total=on_total,
+                cancel=control.cancel,
+                workers=workers,
+                face_pack=face_pack_of(project),
+            )
             control.check()  # stopped early: say so (what was done is saved)
             return report
 
@@ -502,6 +603,102 @@ class MainWindow(QMainWindow):
             BOOK,
         )
 
+    def set_crop(self, page: int, slot: int, x: float, y: float, w: float) -> Task:
+        """The part of the photo a slot shows (from a zoom or pan on the spread), kept through
+        re-layouts; the spread shows it until the book read after the save has it."""
+        name = f"Crop on page {page}"
+
+        # A refusal comes back as a result, not a failure: `done` is wired before the task
+        # starts, where a signal connected after it may already have gone by.
+        def work(project: Project, _control: Control) -> str | None:
+            try:
+                book_service.set_crop(project, page, slot + 1, x, y, w)
+            except book_service.BookError as exc:
+                return str(exc)
+            return None
+
+        def saved(refused: str | None) -> None:
+            self.spread.crop_settled(page, slot)
+            if refused:
+                self.message.setText(f"{name} failed: {refused}")
+
+        task = self.edit(name, work, BOOK, saved)
+        task.failed.connect(lambda _reason: self.spread.crop_settled(page, slot))
+        return task
+
+    def reset_crop(self, page: int, slot: int) -> Task:
+        return self.edit(
+            f"Automatic crop on page {page}",
+            lambda project, _control: book_service.reset_crop(project, page, slot + 1),
+            BOOK,
+        )
+
+    def add_page(self, after: int) -> Task:
+        """An empty page after `after`, shown once it is there; Auto-fill keeps the new count."""
+        return self.edit(
+            f"Add a page after {'the cover' if after == 0 else f'page {after}'}",
+            lambda project, _control: book_service.add_page(project, after),
+            BOOK,
+            self.spread.reveal,
+        )
+
+    def remove_page(self, position: int) -> Task:
+        """Its photos are no longer placed, not taken out of the book: Auto-fill may use them."""
+
+        def removed(unplaced: list[int]) -> None:
+            freed = f"; {len(unplaced)} photos are no longer placed" if unplaced else ""
+            self.message.setText(f"Page {position} removed{freed}")
+
+        return self.edit(
+            f"Remove page {position}",
+            lambda project, _control: book_service.remove_page(project, position),
+            BOOK,
+            removed,
+        )
+
+    def add_page_here(self) -> Task | None:
+        page = self.spread.current_page()
+        return self.add_page(page) if page is not None else None
+
+    def remove_page_here(self) -> Task | None:
+        page = self.spread.current_page()
+        if page is None or page == 0:
+            self.message.setText("The cover cannot be removed" if page == 0 else "No page to remove")
+            return None
+        return self.remove_page(page)
+
+    # People: the user's decisions, which clustering keeps from then on.
+
+    def rename_person(self, person_id: int, name: str) -> Task:
+        """An empty name takes the name away."""
+        return self.edit(
+            "Name a person" if name.strip() else "Take a name away",
+            lambda project, _control: people_service.name(project, person_id, name),
+            PEOPLE,
+        )
+
+    def merge_people(self, from_id: int, into_id: int) -> Task:
+        """`from_id`'s faces go to `into_id`, who keeps their name (or takes the other's)."""
+        return self.edit(
+            "Merge two people",
+            lambda project, _control: people_service.merge(project, from_id, into_id),
+            PEOPLE,
+        )
+
+    def split_face(self, face_id: int) -> Task:
+        return self.edit(
+            "Split a face off",
+            lambda project, _control: people_service.split(project, face_id),
+            PEOPLE,
+        )
+
+    def hide_person(self, person_id: int, hidden: bool) -> Task:
+        return self.edit(
+            "Hide a person" if hidden else "Show a person again",
+            lambda project, _control: people_service.hide(project, person_id, hidden),
+            PEOPLE,
+        )
+
     def save_caption(self, target: str, text: str) -> Task:
         """The user's own text: kept, and never replaced by a suggestion."""
         return self.edit(
@@ -524,10 +721,28 @@ class MainWindow(QMainWindow):
             caption(target),
         )
 
+    def set_caption_tone(self, tone: str) -> Task:
+        """The tone is the book's, kept with it as `caption --tone` keeps it: every suggestion
+        from now on is written in it, and those written in another are out of date for the
+        next Suggest Captions. An edit like any other, so Undo takes it back."""
+        return self.edit(
+            f"Caption tone {tone}",
+            lambda project, _control: captions.save_options(project, tone=Tone(tone)),
+            setting(captions.TONE_KEY),
+        )
+
     def suggest_caption(self, target: str) -> Task:
-        """A new suggestion for one photo, streamed into the panel as the model writes it."""
+        """A new suggestion for one photo, the book's title or a chapter's title, streamed
+        into the panel as the model writes it."""
+        # Edits asked for before this one (a tone just chosen) run in the other lane; they are
+        # saved before the suggestion starts, so it is made with them. The wait is the worker's.
+        saved = threading.Event()
+        barrier = self.run_task("Saving edits before a suggestion", lambda _project, _control: saved.set())
+        barrier.failed.connect(lambda _reason: saved.set())
 
         def work(project: Project, control: Control) -> Any:
+            while not saved.wait(0.05):
+                control.check()
             written: dict[int, str] = {}
 
             def on_token(_target: object, candidate: int, piece: str) -> None:
@@ -556,6 +771,42 @@ class MainWindow(QMainWindow):
 
         return self.job(f"Exporting {target.name}", work, done, cancellable=True)
 
+    def export_and_preview(self, target: Path) -> Task:
+        """Export, then show the PDF that was written in the preview window."""
+        target = target.expanduser().absolute()
+        preview = self.pdf_preview
+        showing = preview is not None and preview.isVisible() and preview.path == target
+        if preview is not None and preview.path == target:
+            preview.close_file()  # Windows cannot rename the new PDF over a file that is open
+        task = self.export_pdf(target, lambda _report: self.show_pdf(target))
+        if showing and preview is not None:
+            # A failed or cancelled export leaves the previous PDF: it is shown again. The task
+            # object goes once its outcome, whichever it was, is handled: a signal that cannot
+            # have been sent before this connection (a quick failure's could have been).
+            task.destroyed.connect(lambda: None if preview.page_count else preview.show_pdf(target))
+        return task
+
+    def show_pdf(self, path: Path) -> PdfPreview:
+        if self.pdf_preview is None:
+            self.pdf_preview = PdfPreview(self)
+        self.pdf_preview.show_pdf(path)
+        self.pdf_preview.show()
+        self.pdf_preview.raise_()
+        self.pdf_preview.activateWindow()
+        return self.pdf_preview
+
+    def open_settings(self) -> SettingsDialog:
+        """Edit > Settings, not modal: the book stays in view while a setting is tried. One
+        dialog per window, read afresh each time it opens."""
+        if self.settings_dialog is None:
+            self.settings_dialog = SettingsDialog(self)
+        if not self.settings_dialog.isVisible():
+            self.settings_dialog.reload()
+        self.settings_dialog.show()
+        self.settings_dialog.raise_()
+        self.settings_dialog.activateWindow()
+        return self.settings_dialog
+
     # Dialogs, recent books, drops.
 
     def _open_dialog(self) -> None:
@@ -576,12 +827,22 @@ class MainWindow(QMainWindow):
         if folder:
             self.import_photos([folder])
 
+    def _import_files_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Import photos",
+            "",
+            f"Photos ({PHOTO_PATTERNS});;All files (*)",
+        )
+        if files:
+            self.import_photos(files)
+
     def _export_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self, "Export the book", str(self.book.with_suffix(".pdf")), "PDF (*.pdf)"
         )
         if path:
-            self.export_pdf(Path(path))
+            self.export_and_preview(Path(path))
 
     def _remember(self, book: Path) -> None:
         recent = [str(book)] + [p for p in self._recent() if p != str(book)]
@@ -624,6 +885,10 @@ class MainWindow(QMainWindow):
         if self.task is not None and not self._closing and not self.confirm_close(self.task.name):
             event.ignore()
             return
+        self.autosave.flush()
+        # A zoom waiting for the wheel to rest, and a text being typed on the page, are kept.
+        self.spread.commit_crop()
+        self.spread.finish_text(commit=True)
         if self.busy:
             self._closing = True
             for lane in (JOBS, EDITS):
@@ -634,5 +899,9 @@ class MainWindow(QMainWindow):
             self.hide()
             event.ignore()
             return
+        # The preview and the settings are this book's: they go with its window.
+        for other in (self.pdf_preview, self.settings_dialog):
+            if other is not None:
+                other.close()
         self.thumbnails.close()
         event.accept()
