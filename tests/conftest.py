@@ -17,6 +17,9 @@ from mixbook_desktop.store.project import Project
 # Qt tests run without a screen here and in CI; a developer with one can set it to "xcb".
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# The editor's fixtures (a window on the demo book), for the GUI test modules.
+pytest_plugins = ["tests.gui_support"]
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 FIXTURE_PHOTOS = DATA / "photos"

@@ -75,6 +75,13 @@ def test_demo_command_builds_the_demo_book(tmp_path: Path) -> None:
     if not env_has_display:
         # Without a screen, the editor opens offscreen and saves its views.
         shots = sorted(p.name for p in (tmp_path / "screenshots").iterdir())
-        assert shots == ["window-cover.png", "window-page-1.png", "window-spread-2-3.png"]
+        assert shots == [
+            "settings.png",
+            "window-book-title.png",
+            "window-cover.png",
+            "window-page-1.png",
+            "window-people.png",
+            "window-spread-2-3.png",
+        ]
     again = run_cli("demo", "--book", str(book), "--window", "no")
     assert "0 new, 16 already imported" in again.stdout

@@ -3,48 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QByteArray, QDate, QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from mixbook_desktop.store.book import BookStore
 from mixbook_desktop.store.project import Project
 from mixbook_desktop.ui.library import PHOTO_MIME, ROW
 from mixbook_desktop.ui.main_window import MainWindow
-from tests.analysis_support import copy_book, demo_rows
+from tests.analysis_support import demo_rows
 from tests.conftest import DEMO_PHOTOS, demo_subset, run_cli
-
-WAIT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def editor_book(demo_book: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    book = copy_book(demo_book, tmp_path_factory.mktemp("editor"))
-    run_cli("caption", str(book), "--set", "book", "The Demo Book")
-    run_cli("layout", str(book))
-    return book
-
-
-@pytest.fixture
-def window(editor_book: Path, tmp_path: Path, qtbot: QtBot) -> Iterator[MainWindow]:
-    book = copy_book(editor_book, tmp_path)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    shown = MainWindow(book, settings)
-    qtbot.addWidget(shown)
-    shown.resize(1400, 900)
-    shown.show()
-    qtbot.waitUntil(lambda: shown.overview is not None and not shown.busy, timeout=WAIT_MS)
-    yield shown
-    shown.thumbnails.close()
-
-
-def _idle(window: MainWindow, qtbot: QtBot) -> None:
-    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
+from tests.gui_support import WAIT_MS, act, idle, slot_centre
 
 
 def test_the_window_shows_the_library_the_spreads_and_the_print_check(
@@ -106,7 +77,7 @@ def test_a_photo_dropped_on_a_slot_is_placed_there(window: MainWindow, qtbot: Qt
         Qt.KeyboardModifier.NoModifier,
     )
     window.spread.dropEvent(drop)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     with Project.open(window.book) as project:
         fill = BookStore(project).pages()[2].fills[0]
         ids = {sha: pid for sha, pid in project.db.execute("SELECT sha256, id FROM photos").fetchall()}
@@ -119,7 +90,7 @@ def test_export_runs_in_the_background_and_writes_the_pdf(
     pdf = tmp_path / "from-the-editor.pdf"
     window.export_pdf(pdf)
     assert window.cancel_button.isVisibleTo(window)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert pdf.read_bytes().startswith(b"%PDF") and "done" in window.message.text()
 
 
@@ -130,14 +101,14 @@ def test_an_analysis_cancelled_midway_keeps_what_it_did_and_shows_it(tmp_path: P
     run_cli("import", str(book), str(photos))
     window = MainWindow(book, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     task = window.analyse()
     assert window.cancel_button.isVisibleTo(window)
     with qtbot.waitSignal(task.progress, timeout=WAIT_MS):
         pass  # the first photo is analysed and saved
     with qtbot.waitSignal(task.cancelled, timeout=WAIT_MS):
         window.cancel_task()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert "cancelled" in window.message.text()
     with Project.open(book) as project:
         assert project.integrity_ok()
@@ -159,7 +130,7 @@ def test_typing_survives_a_reload_and_closing_saves_what_is_queued(window: MainW
     panel.editor.setPlainText("Half a thought")
     panel.editor.document().setModified(True)  # as typing does
     window.lock(4, -1, True)  # some other change, and the reload after it
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert panel.target == target and panel.editor.toPlainText() == "Half a thought"
     assert window.library.currentIndex().data(ROW).name == "maxscene__paris.jpg", "the selection stays"
     # Typed on while a long task runs, then the window closed before the autosave: the text is
@@ -187,7 +158,7 @@ def test_photos_dropped_on_the_window_are_imported(tmp_path: Path, qtbot: QtBot)
     run_cli("import", str(book), str(photos / "maxinception__dog.jpg"))
     window = MainWindow(book, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert window.model.rowCount() == 1
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photos))])  # a folder, as a file manager drags it
@@ -200,38 +171,17 @@ def test_photos_dropped_on_the_window_are_imported(tmp_path: Path, qtbot: QtBot)
             Qt.KeyboardModifier.NoModifier,
         )
     )
-    _idle(window, qtbot)
+    idle(window, qtbot)
     qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=WAIT_MS)
     window.thumbnails.close()
-
-
-def _slot_centre(window: MainWindow, position: int, slot: int = 0) -> QPointF:
-    window.spread.show_page(position)
-    page = next(p for p in window.spread._pages_here() if p.position == position)
-    scale, spine_x, top = window.spread._frame()
-    photo = next(p for p in page.photos if p.slot == slot)
-    rect = window.spread._to_widget(photo.rect, window.spread._page_origin(page, spine_x, scale), top, scale)
-    return QPointF(rect.center())
-
-
-def _act(window: MainWindow, qtbot: QtBot, point: QPointF, starts: str, submenu: str | None = None) -> None:
-    menu = window.spread.menu_for(point)
-    assert menu is not None
-    actions = menu.actions()
-    if submenu is not None:
-        sub = next(a for a in actions if a.text() == submenu).menu()
-        assert isinstance(sub, QMenu)
-        actions = sub.actions()
-    next(a for a in actions if a.text().startswith(starts)).trigger()
-    _idle(window, qtbot)
 
 
 def test_the_page_menu_locks_changes_templates_removes_and_drags_swap(
     window: MainWindow, qtbot: QtBot
 ) -> None:
-    _act(window, qtbot, _slot_centre(window, 4), "Lock the page")
-    _act(window, qtbot, _slot_centre(window, 6), "Keep this photo here")
-    _act(window, qtbot, _slot_centre(window, 8), "1-full-bleed", submenu="Page template")
+    act(window, qtbot, slot_centre(window, 4), "Lock the page")
+    act(window, qtbot, slot_centre(window, 6), "Keep this photo here")
+    act(window, qtbot, slot_centre(window, 8), "1-full-bleed", submenu="Page template")
     with Project.open(window.book) as project:
         pages = BookStore(project).pages()
         assert pages[4].locked and pages[6].fills[0].locked and pages[8].template == "1-full-bleed"
@@ -245,19 +195,19 @@ def test_the_page_menu_locks_changes_templates_removes_and_drags_swap(
     mime.setData(PHOTO_MIME, QByteArray(ten.encode()))
     window.spread.dropEvent(
         QDropEvent(
-            _slot_centre(window, 9),
+            slot_centre(window, 9),
             Qt.DropAction.MoveAction,
             mime,
             Qt.MouseButton.LeftButton,
             Qt.KeyboardModifier.NoModifier,
         )
     )
-    _idle(window, qtbot)
+    idle(window, qtbot)
     window.spread.show_page(9)
     assert window.spread.photo_in(9, 0) == ten
     window.spread.show_page(10)
     assert window.spread.photo_in(10, 0) == nine
-    _act(window, qtbot, _slot_centre(window, 10), "Take this photo out")
+    act(window, qtbot, slot_centre(window, 10), "Take this photo out")
     assert nine not in {p.sha256 for page in window.overview.book.pages for p in page.photos}  # type: ignore[union-attr]
     assert not window.model.photo(next(r for r in range(16) if window.model.photo(r).sha256 == nine)).placed
 
@@ -272,7 +222,7 @@ def test_a_caption_edited_in_the_panel_stays_through_a_new_suggestion(
     assert panel.target == f"photo:{dog.photo_id}"
     panel.editor.setPlainText("  Biscuit waits   for the ball ")
     panel.save_button.click()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert (
         panel.editor.toPlainText() == "Biscuit waits for the ball" and panel.source.text() == "Your own text"
     )
@@ -283,7 +233,7 @@ def test_a_caption_edited_in_the_panel_stays_through_a_new_suggestion(
     task.progress.connect(lambda _d, _t, text: streamed.append(text))
     with qtbot.waitSignal(task.finished, timeout=WAIT_MS):
         pass
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert streamed and any(len(t.split()) >= 3 for t in streamed), "the suggestion streamed in"
     assert panel.editor.toPlainText() == "Biscuit waits for the ball", "a suggestion never replaces your text"
     assert panel.alternatives.count() >= 1
@@ -307,33 +257,33 @@ def test_a_caption_edit_and_a_placement_are_undone_and_redone(window: MainWindow
     before = panel.editor.toPlainText()
     panel.editor.setPlainText("Paris in the rain")
     panel.save_button.click()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     dog = demo_rows(window.book)["maxinception__dog.jpg"]["sha256"]
     window.spread.show_page(2)
     was_there = window.spread.photo_in(2, 0)
     assert was_there != dog
     window.place_photo(2, 0, dog)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert window.undo_stack.count() == 2 and window.undo_action.text() == "&Undo Place a photo on page 2"
 
     window.undo_action.trigger()  # the placement
-    _idle(window, qtbot)
+    idle(window, qtbot)
     window.spread.show_page(2)
     assert window.spread.photo_in(2, 0) == was_there
     with Project.open(window.book) as project:
         assert not BookStore(project).pages()[2].fills[0].locked, "the lock the placement made is gone too"
     window.undo_action.trigger()  # the caption
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert panel.editor.toPlainText() == before and panel.source.text() != "Your own text"
     assert (demo_rows(window.book)["maxscene__paris.jpg"]["caption"] or {}).get("text", "") == before
     qtbot.waitUntil(lambda: panel.history.count() > 0, timeout=WAIT_MS)
     assert panel.history.item(panel.history.count() - 1).text().split("  ", 1)[1].startswith("undo")
 
     window.redo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert panel.editor.toPlainText() == "Paris in the rain"
     window.redo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     window.spread.show_page(2)
     assert window.spread.photo_in(2, 0) == dog and not window.undo_stack.canRedo()
 

@@ -17,10 +17,10 @@ from mixbook_desktop.store.project import Project
 from mixbook_desktop.ui.main_window import MainWindow
 from tests.analysis_support import copy_book, demo_rows
 from tests.conftest import ROOT
-from tests.test_gui import WAIT_MS, _idle, editor_book, window  # noqa: F401
+from tests.gui_support import WAIT_MS, idle
 
 
-def _select(window: MainWindow, name: str) -> None:  # noqa: F811
+def _select(window: MainWindow, name: str) -> None:
     window.filter_bar.search.setText(name)
     window.library.setCurrentIndex(window.filtered.index(0, 0))
 
@@ -29,7 +29,7 @@ def _caption(book: Path, name: str) -> str | None:
     return ((demo_rows(book)[name].get("caption")) or {}).get("text")
 
 
-def test_typing_is_saved_after_a_pause_and_undone_in_one_step(window: MainWindow, qtbot: QtBot) -> None:  # noqa: F811
+def test_typing_is_saved_after_a_pause_and_undone_in_one_step(window: MainWindow, qtbot: QtBot) -> None:
     _select(window, "maxinception__dog")
     editor = window.caption.editor
     editor.setFocus()
@@ -41,20 +41,20 @@ def test_typing_is_saved_after_a_pause_and_undone_in_one_step(window: MainWindow
     assert _caption(window.book, "maxinception__dog.jpg") == "Biscuit on the beach"
     assert window.undo_stack.count() == 1, "two autosaves of one caption are one step"
     window.undo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert _caption(window.book, "maxinception__dog.jpg") is None and editor.toPlainText() == ""
 
 
-def test_typing_is_kept_when_another_photo_is_selected(window: MainWindow, qtbot: QtBot) -> None:  # noqa: F811
+def test_typing_is_kept_when_another_photo_is_selected(window: MainWindow, qtbot: QtBot) -> None:
     _select(window, "maxinception__dog")
     QTest.keyClicks(window.caption.editor, "Biscuit again")
     _select(window, "maxscene__paris")  # at once, before the pause
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert _caption(window.book, "maxinception__dog.jpg") == "Biscuit again"
     assert window.caption.editor.toPlainText() != "Biscuit again"
 
 
-def test_an_editor_killed_while_typing_loses_nothing_saved(editor_book: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_an_editor_killed_while_typing_loses_nothing_saved(editor_book: Path, tmp_path: Path) -> None:
     book = copy_book(editor_book, tmp_path)
     typing = subprocess.Popen(
         [sys.executable, "-m", "tests.support.typing_editor", str(book), "maxscene__paris", "Rain on Paris"],

@@ -22,7 +22,7 @@ from mixbook_desktop.store.captions import CaptionStore
 from mixbook_desktop.store.project import Project
 from mixbook_desktop.ui.main_window import MainWindow
 from tests.analysis_support import demo_rows
-from tests.test_gui import WAIT_MS, _act, _idle, _slot_centre, editor_book, window  # noqa: F401
+from tests.gui_support import WAIT_MS, act, idle, slot_centre
 
 
 def _pages(book: Path) -> dict[int, Page]:
@@ -73,13 +73,13 @@ def _text_centre(shown: MainWindow, position: int, role: str) -> QPointF:
 
 
 def test_a_photo_zoomed_and_panned_in_its_slot_is_saved_once_a_gesture_and_undone(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     before, by_user = _crop(window.book, 2)
     assert before is not None and not by_user
     edits = window.undo_stack.count()
-    centre = _slot_centre(window, 2)
+    centre = slot_centre(window, 2)
     # Three notches in, around a point right of the centre: shown at once, saved once.
     for _ in range(3):
         _wheel(window, centre + QPointF(15, 0), 1)
@@ -87,14 +87,14 @@ def test_a_photo_zoomed_and_panned_in_its_slot_is_saved_once_a_gesture_and_undon
     assert preview.w == pytest.approx(before.w / 1.1**3)
     assert _crop(window.book, 2)[0] == before, "nothing saved while the wheel turns"
     qtbot.waitUntil(lambda: window.undo_stack.count() == edits + 1, timeout=WAIT_MS)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     zoomed, by_user = _crop(window.book, 2)
     assert by_user and zoomed is not None and astuple(zoomed) == pytest.approx(astuple(preview))
     # The point under the pointer stayed there: the zoom is not about the slot's centre.
     assert zoomed.x + zoomed.w / 2 > before.x + before.w / 2
 
     # A middle-button drag pans: the photo follows the pointer, saved on release.
-    start = _slot_centre(window, 2)
+    start = slot_centre(window, 2)
     _mouse(
         window, QEvent.Type.MouseButtonPress, start, Qt.MouseButton.MiddleButton, Qt.MouseButton.MiddleButton
     )
@@ -109,7 +109,7 @@ def test_a_photo_zoomed_and_panned_in_its_slot_is_saved_once_a_gesture_and_undon
     end = start + QPointF(-18, -12)
     _mouse(window, QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.MiddleButton, Qt.MouseButton.NoButton)
     panned_preview = window.spread._previews[(2, 0)]
-    _idle(window, qtbot)
+    idle(window, qtbot)
     panned, _ = _crop(window.book, 2)
     assert panned is not None and astuple(panned) == pytest.approx(astuple(panned_preview))
     assert panned.w == pytest.approx(zoomed.w)
@@ -130,45 +130,45 @@ def test_a_photo_zoomed_and_panned_in_its_slot_is_saved_once_a_gesture_and_undon
     _mouse(window, QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton)
     assert window.spread._pan_from is None and window.spread._press is not None
     _mouse(window, QEvent.Type.MouseButtonRelease, start, Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert window.undo_stack.count() == edits + 2, "a gesture that moved nothing is no edit"
 
     window.undo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     undone = _crop(window.book, 2)[0]
     assert undone is not None and astuple(undone) == pytest.approx(astuple(zoomed))
     window.undo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert _crop(window.book, 2) == (before, False)
 
 
 def test_zooming_out_stops_at_the_whole_photo_and_a_double_click_crops_automatically(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     before, _ = _crop(window.book, 3)
-    centre = _slot_centre(window, 3)
+    centre = slot_centre(window, 3)
     _wheel(window, centre, 2)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     qtbot.waitUntil(lambda: _crop(window.book, 3)[1], timeout=WAIT_MS)
     _wheel(window, centre, -40)  # far further out than the photo goes
     window.spread.commit_crop()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     widest, by_user = _crop(window.book, 3)
     assert by_user and widest is not None
     assert max(widest.w, widest.h) == pytest.approx(1.0) and widest.x >= 0 and widest.y >= 0
-    QTest.mouseDClick(window.spread, Qt.MouseButton.LeftButton, pos=_slot_centre(window, 3).toPoint())
-    _idle(window, qtbot)
+    QTest.mouseDClick(window.spread, Qt.MouseButton.LeftButton, pos=slot_centre(window, 3).toPoint())
+    idle(window, qtbot)
     assert _crop(window.book, 3) == (before, False)
 
 
 def test_a_page_added_and_removed_through_the_page_menu(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     before = _pages(window.book)
     assert len(before) == 21
-    _act(window, qtbot, _slot_centre(window, 5), "Add a page after this one")
+    act(window, qtbot, slot_centre(window, 5), "Add a page after this one")
     pages = _pages(window.book)
     assert len(pages) == 22 and pages[6].template == book_service.NEW_PAGE_TEMPLATE
     assert pages[6].photo_ids() == [] and pages[7].photo_ids() == before[6].photo_ids()
@@ -176,12 +176,12 @@ def test_a_page_added_and_removed_through_the_page_menu(
     assert window.overview is not None
     assert {"page-count", "empty-slot"} <= {p.code for p in window.overview.problems}
     # Nothing removes the cover.
-    cover_menu = window.spread.menu_for(_slot_centre(window, 0))
+    cover_menu = window.spread.menu_for(slot_centre(window, 0))
     assert cover_menu is not None
     assert "Remove this page" not in [a.text() for a in cover_menu.actions()]
     assert "Add a page after this one" in [a.text() for a in cover_menu.actions()]
 
-    _act(window, qtbot, _slot_centre(window, 6), "Remove this page")
+    act(window, qtbot, slot_centre(window, 6), "Remove this page")
     after = _pages(window.book)
     assert len(after) == 21
     assert [p.photo_ids() for _, p in sorted(after.items())] == [
@@ -193,42 +193,42 @@ def test_a_page_added_and_removed_through_the_page_menu(
         )
     # Both are edits: undone, the added page is back.
     window.undo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert len(_pages(window.book)) == 22
 
 
 def test_the_book_menu_adds_and_removes_a_page_on_the_spread_shown(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     actions = {a.text(): a for menu in window.menuBar().findChildren(QMenu) for a in menu.actions()}
     window.spread.show_page(1)
     actions["Add a Page &After This One"].trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     pages = _pages(window.book)
     assert len(pages) == 22 and pages[2].template == book_service.NEW_PAGE_TEMPLATE
     assert window.spread.current_page() == 2, "the new page is the one the menu acts on next"
     actions["&Remove This Page"].trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert len(_pages(window.book)) == 21 and _pages(window.book)[2].photo_ids()
     window.spread.show_page(0)
     assert window.remove_page_here() is None and "cover" in window.message.text()
 
 
 def test_auto_fill_keeps_a_page_locked_through_its_menu(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
-    _act(window, qtbot, _slot_centre(window, 6), "Lock the page")
+    act(window, qtbot, slot_centre(window, 6), "Lock the page")
     locked = _pages(window.book)[6]
     assert locked.locked and locked.photo_ids()
     # Something for Auto-fill to redo: the photo of page 2 (a chapter of its own) taken out,
     # so every page after it has a reason to move up.
-    _act(window, qtbot, _slot_centre(window, 2), "Take this photo out")
+    act(window, qtbot, slot_centre(window, 2), "Take this photo out")
     before = _pages(window.book)
     assert before[2].photo_ids() == []
     window.auto_fill()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     after = _pages(window.book)
     assert after[2].photo_ids() and after[2] != before[2], "Auto-fill did lay the pages out again"
     kept = after[6]
@@ -237,7 +237,7 @@ def test_auto_fill_keeps_a_page_locked_through_its_menu(
 
 
 def test_a_text_edited_where_it_prints_lands_in_the_captions(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
     tmp_path: Path,
 ) -> None:
@@ -251,7 +251,7 @@ def test_a_text_edited_where_it_prints_lands_in_the_captions(
     window.grab().save(str(tmp_path / "inline-title.png"))
     QTest.keyClick(editor, Qt.Key.Key_Return)
     assert window.spread.editor is None
-    _idle(window, qtbot)
+    idle(window, qtbot)
     with Project.open(window.book) as project:
         saved = CaptionStore(project).user_captions()["book"]
     assert saved.text == "A Year of Small Things"
@@ -273,8 +273,8 @@ def test_a_text_edited_where_it_prints_lands_in_the_captions(
     editor.setPlainText("Sunset over the   harbour")
     window.library.setFocus()  # leaving the box keeps the text
     qtbot.waitUntil(lambda: window.spread.editor is None, timeout=WAIT_MS)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert demo_rows(window.book)[name]["caption"]["text"] == "Sunset over the harbour"
     window.undo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert (demo_rows(window.book)[name].get("caption") or {}).get("text") == before

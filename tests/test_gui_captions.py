@@ -19,7 +19,7 @@ from mixbook_desktop.store.project import Project
 from mixbook_desktop.ui.library import ROW
 from mixbook_desktop.ui.main_window import MainWindow
 from mixbook_desktop.ui.tasks import Task
-from tests.test_gui import WAIT_MS, _idle, editor_book, window  # noqa: F401
+from tests.gui_support import WAIT_MS, idle
 
 
 def _caption(book: Path, target: str) -> dict[str, Any]:
@@ -32,17 +32,17 @@ def _suggested(book: Path, target: str) -> StoredSuggestion:
         return CaptionStore(project).latest()[target]
 
 
-def _streamed(task: Task, qtbot: QtBot, window: MainWindow) -> list[str]:  # noqa: F811
+def _streamed(task: Task, qtbot: QtBot, window: MainWindow) -> list[str]:
     """What the model wrote, piece by piece, until the suggestion is saved and shown."""
     streamed: list[str] = []
     task.progress.connect(lambda _done, _total, text: streamed.append(text))
     with qtbot.waitSignal(task.finished, timeout=WAIT_MS):
         pass
-    _idle(window, qtbot)
+    idle(window, qtbot)
     return streamed
 
 
-def _click_text(window: MainWindow, target: str) -> None:  # noqa: F811
+def _click_text(window: MainWindow, target: str) -> None:
     """A left click on the text box of `target` on the page it prints on, as a user clicks."""
     spread = window.spread
     assert window.overview is not None and window.overview.book is not None
@@ -59,7 +59,7 @@ def _click_text(window: MainWindow, target: str) -> None:  # noqa: F811
 
 
 def test_a_tone_chosen_is_the_books_and_the_photo_suggested_again_is_written_in_it(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     window.filter_bar.search.setText("maxinception__dog")
@@ -80,14 +80,14 @@ def test_a_tone_chosen_is_the_books_and_the_photo_suggested_again_is_written_in_
     # The tone was an edit like any other.
     assert window.undo_action.text() == "&Undo Caption tone playful"
     window.undo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     with Project.open(window.book) as project:
         assert load_options(project).tone is Tone.NEUTRAL
     assert panel.tone.currentData() == Tone.NEUTRAL.value
 
 
 def test_the_book_title_is_edited_in_the_panel_saved_and_undone(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     panel = window.caption
@@ -99,7 +99,7 @@ def test_the_book_title_is_edited_in_the_panel_saved_and_undone(
     qtbot.waitUntil(lambda: panel.history.count() > 0, timeout=WAIT_MS)
     panel.editor.setPlainText("  Summers   by the Sea ")
     panel.save_button.click()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert _caption(window.book, "book")["text"] == "Summers by the Sea"
     assert panel.target == "book", "the reload after the edit leaves the title in view"
     assert panel.chooser.currentText() == "Book title: Summers by the Sea"
@@ -116,13 +116,13 @@ def test_the_book_title_is_edited_in_the_panel_saved_and_undone(
 
     assert window.undo_action.text() == "&Undo Caption edit"
     window.undo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert _caption(window.book, "book")["text"] == "The Demo Book"
     assert panel.target == "book" and panel.editor.toPlainText() == "The Demo Book"
 
 
 def test_a_chapter_title_suggested_again_streams_and_one_of_its_alternatives_is_used(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     panel = window.caption
@@ -150,7 +150,7 @@ def test_a_chapter_title_suggested_again_streams_and_one_of_its_alternatives_is_
     assert shown == [a for a in suggestion.alternatives if a != suggestion.text]
     assert shown, "alternatives to choose from"
     panel.alternatives.itemDoubleClicked.emit(panel.alternatives.item(0))
-    _idle(window, qtbot)
+    idle(window, qtbot)
     used = _caption(window.book, chapter)
     assert used["text"] == shown[0] and used["source"] == Source.MODEL.value
     assert panel.editor.toPlainText() == shown[0]
@@ -160,7 +160,7 @@ def test_a_chapter_title_suggested_again_streams_and_one_of_its_alternatives_is_
 
 
 def test_a_title_of_the_users_is_never_replaced_by_a_new_suggestion(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     panel = window.caption
@@ -169,7 +169,7 @@ def test_a_title_of_the_users_is_never_replaced_by_a_new_suggestion(
     assert panel.target == chapter
     panel.editor.setPlainText("Paris in April")
     panel.save_button.click()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     streamed = _streamed(window.suggest_caption(chapter), qtbot, window)
     assert streamed
     suggestion = _suggested(window.book, chapter)
@@ -181,6 +181,6 @@ def test_a_title_of_the_users_is_never_replaced_by_a_new_suggestion(
     assert suggestion.text in shown, "the new suggestion is offered beside the user's title"
     # Suggesting every text of the book keeps it too.
     window.suggest_captions()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert _caption(window.book, chapter)["text"] == "Paris in April"
     assert panel.target == chapter and panel.editor.toPlainText() == "Paris in April"

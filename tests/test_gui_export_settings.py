@@ -3,13 +3,13 @@ the analysed demo book, through pytest-qt."""
 
 from __future__ import annotations
 
+import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
-import pypdfium2
 import pytest
 from PySide6.QtGui import QAction, QImage
-from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QMenu
 from pytestqt.qtbot import QtBot
 
@@ -22,8 +22,10 @@ from mixbook_desktop.store.book import BookStore
 from mixbook_desktop.store.project import Project
 from mixbook_desktop.ui import main_window as main_window_module
 from mixbook_desktop.ui.main_window import MainWindow
+from mixbook_desktop.ui.pdf_preview import ZoomMode
 from mixbook_desktop.ui.settings_dialog import JOBS_KEY, SettingsDialog, worker_count
-from tests.test_gui import WAIT_MS, _idle, editor_book, window  # noqa: F401
+from tests.gui_support import WAIT_MS, editor_book, window  # noqa: F401
+from tests.gui_support import idle as _idle
 
 RENDERED = 200  # distinct colours in a sample of the view: a photo, not a blank page
 
@@ -60,14 +62,14 @@ def test_an_export_opens_a_preview_of_the_pdf_written(
     assert preview is not None and preview.isVisible() and preview.path == pdf
     with Project.open(window.book) as project:
         pages = len(book_service.printed_book(project).pages)
-    written = pypdfium2.PdfDocument(str(pdf))
-    try:
-        assert len(written) == pages
-    finally:
-        written.close()
-    assert preview.page_count == pages and preview.page_box.text() == f"Page 1 of {pages}"
+    # Read by poppler: pdfium in this thread could run into the preview's worker inside it.
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert f"\nPages:           {pages}\n" in info
+    # The worker opens the file and hands the page sizes over.
+    qtbot.waitUntil(lambda: preview.page_count == pages, timeout=WAIT_MS)
+    assert preview.page_box.text() == f"Page 1 of {pages}" and preview.current_page == 0
     assert preview.zoom_label.text().startswith("Fit page")
-    # Page 1 (the cover photo) arrives from QtPdf's render thread.
+    # Page 1 (the cover photo) arrives from the preview's render thread.
     viewport = preview.view.viewport()
     qtbot.waitUntil(lambda: _colours(viewport.grab().toImage()) > RENDERED, timeout=WAIT_MS)
     cover = viewport.grab().toImage()
@@ -85,7 +87,7 @@ def test_an_export_opens_a_preview_of_the_pdf_written(
 
     fit = preview.shown_zoom()
     preview.zoom_in_action.trigger()
-    assert preview.view.zoomMode() == QPdfView.ZoomMode.Custom
+    assert preview.zoom_mode is ZoomMode.CUSTOM
     assert preview.shown_zoom() == pytest.approx(fit * 1.25)
     assert preview.zoom_label.text() == f"{round(fit * 125)}%"
     assert preview.current_page == 2, "zooming keeps the page in view"
@@ -100,7 +102,9 @@ def test_an_export_opens_a_preview_of_the_pdf_written(
     window.export_and_preview(pdf)
     _idle(window, qtbot)
     assert pdf.stat().st_mtime_ns != first and window.message.text().endswith("done")
-    assert window.pdf_preview is preview and preview.page_count == pages and preview.current_page == 0
+    assert window.pdf_preview is preview
+    qtbot.waitUntil(lambda: preview.page_count == pages, timeout=WAIT_MS)
+    assert preview.current_page == 0 and preview.view.verticalScrollBar().value() == 0
     qtbot.waitUntil(lambda: _colours(viewport.grab().toImage()) > RENDERED, timeout=WAIT_MS)
 
     # An export that fails leaves the PDF as it was, and the preview shows it again.
@@ -115,6 +119,11 @@ def test_an_export_opens_a_preview_of_the_pdf_written(
     assert pdf.stat().st_mtime_ns == second
     qtbot.waitUntil(lambda: preview.page_count == pages, timeout=WAIT_MS)
     assert preview.isVisible() and preview.page_box.text() == f"Page 1 of {pages}"
+
+    # Closed, it lets go of the file, and its render thread ends without being waited for.
+    preview.close()
+    assert preview.page_count == 0
+    qtbot.waitUntil(lambda: all(t.name != "pdf preview" for t in threading.enumerate()), timeout=WAIT_MS)
 
 
 def test_a_new_product_lays_the_book_out_again_and_can_be_undone(

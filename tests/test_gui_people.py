@@ -18,7 +18,7 @@ from mixbook_desktop.ui.library import ROW
 from mixbook_desktop.ui.main_window import MainWindow
 from mixbook_desktop.ui.people_panel import PERSON_MIME, PeoplePanel
 from tests.analysis_support import demo_rows
-from tests.test_gui import WAIT_MS, _idle, editor_book, window  # noqa: F401
+from tests.gui_support import WAIT_MS, idle
 
 
 def _saved(editor: MainWindow) -> dict[int, PersonSummary]:
@@ -70,7 +70,7 @@ def _drop(panel: PeoplePanel, dragged: int, onto: int) -> tuple[QDropEvent, QMim
     mime = panel.people_model.mimeData([_index(panel, dragged)])
     at = QPointF(panel.people.visualRect(_index(panel, onto)).center())
     move = QDragMoveEvent(
-        at,
+        at.toPoint(),
         Qt.DropAction.MoveAction,
         mime,
         Qt.MouseButton.LeftButton,
@@ -85,7 +85,7 @@ def _drop(panel: PeoplePanel, dragged: int, onto: int) -> tuple[QDropEvent, QMim
     return drop, mime
 
 
-def _act(menu: QMenu | None, starts: str, submenu: str | None = None) -> None:
+def act(menu: QMenu | None, starts: str, submenu: str | None = None) -> None:
     assert menu is not None
     actions = menu.actions()
     if submenu is not None:
@@ -98,7 +98,7 @@ def _act(menu: QMenu | None, starts: str, submenu: str | None = None) -> None:
 
 
 def test_every_person_is_listed_with_a_face_and_choosing_one_filters_the_library(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     panel = window.people_panel
@@ -126,7 +126,7 @@ def test_every_person_is_listed_with_a_face_and_choosing_one_filters_the_library
 
 
 def test_a_person_named_in_place_is_named_everywhere(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     panel = window.people_panel
@@ -144,12 +144,12 @@ def test_a_person_named_in_place_is_named_everywhere(
     # The book read again while the name is typed (the caption's history, another edit's
     # reload): the typing is kept.
     window.reload()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert panel.people.viewport().findChild(QLineEdit) is editor and editor.text() == "  Ada   Lovelace "
     # Qt saves an edit a moment after Return.
     with qtbot.waitSignal(panel.renameRequested, timeout=WAIT_MS):
         QTest.keyClick(editor, Qt.Key.Key_Return)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert _saved(window)[person].name == "Ada Lovelace"
     assert _in_filter(window)[person] == "Ada Lovelace"
     assert window.filter_bar.person.currentData() == person, "the filter stays on the person"
@@ -160,7 +160,7 @@ def test_a_person_named_in_place_is_named_everywhere(
 
 
 def test_a_person_dragged_onto_another_is_merged_into_them(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     panel = window.people_panel
@@ -172,7 +172,7 @@ def test_a_person_dragged_onto_another_is_merged_into_them(
     drop, _mime = _drop(panel, dragged, onto)
     panel.people.dropEvent(drop)
     assert drop.isAccepted()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     after = _saved(window)
     assert dragged not in after
     assert len(after[onto].faces) == len(before[onto].faces) + len(before[dragged].faces)
@@ -201,18 +201,18 @@ def test_a_person_dragged_onto_another_is_merged_into_them(
 
 
 def test_a_face_split_off_becomes_a_person_of_its_own(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     panel = window.people_panel
     a, b = _two_in_different_photos(window)
     window.merge_people(a, b)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     _choose(window, b)
     assert panel.face_model.rowCount() == 2
     face = panel.face_model.face(0)
-    _act(panel.menu_for_face(panel.faces.visualRect(panel.face_model.index(0)).center()), "Split off")
-    _idle(window, qtbot)
+    act(panel.menu_for_face(panel.faces.visualRect(panel.face_model.index(0)).center()), "Split off")
+    idle(window, qtbot)
     saved = _saved(window)
     [new] = [p for p in saved.values() if any(f["id"] == face.id for f in p.faces)]
     assert new.id not in (a, b) and len(new.faces) == 1
@@ -229,14 +229,14 @@ def test_a_face_split_off_becomes_a_person_of_its_own(
 
 
 def test_a_hidden_person_leaves_the_filter_and_can_be_shown_again(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     panel = window.people_panel
     person = panel.people_model.person(0).id
     _choose(window, person)
-    _act(panel.menu_for_person(panel.people.visualRect(_index(panel, person)).center()), "Hide")
-    _idle(window, qtbot)
+    act(panel.menu_for_person(panel.people.visualRect(_index(panel, person)).center()), "Hide")
+    idle(window, qtbot)
     assert _saved(window)[person].hidden
     assert person not in _in_filter(window) and window.filter_bar.person.currentData() is None
     assert panel.people_model.row_of(person) is None
@@ -248,13 +248,13 @@ def test_a_hidden_person_leaves_the_filter_and_can_be_shown_again(
     assert panel.hide_button.text() == "Show again"
     assert window.filter_bar.person.currentData() is None, "a hidden person is not a filter"
     panel.hide_button.click()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert not _saved(window)[person].hidden and person in _in_filter(window)
     assert "(hidden)" not in _index(panel, person).data()
 
 
 def test_a_merge_from_the_menu_is_undone(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     panel = window.people_panel
@@ -270,12 +270,12 @@ def test_a_merge_from_the_menu_is_undone(
     panel.people.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, corner, corner))
     [at] = asked
     assert panel.people.indexAt(at) == _index(panel, a)
-    _act(panel.menu_for_person(at), label, "Merge into")
-    _idle(window, qtbot)
+    act(panel.menu_for_person(at), label, "Merge into")
+    idle(window, qtbot)
     assert a not in _saved(window) and a not in _in_filter(window)
     assert window.undo_action.text() == "&Undo Merge two people"
     window.undo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     after = _saved(window)
     assert {p: [f["id"] for f in s.faces] for p, s in after.items()} == {
         p: [f["id"] for f in s.faces] for p, s in before.items()

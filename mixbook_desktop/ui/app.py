@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from mixbook_desktop.ui.main_window import MainWindow
 
@@ -32,24 +32,39 @@ def application() -> QApplication:
 
 
 def save_screenshots(window: MainWindow, folder: Path) -> list[Path]:
-    """The main window on the cover, on page 1, on the first full spread and on the spread
-    of the first print problem, with the library's first photo selected."""
+    """Each main view of the editor: the cover, page 1 and the first full spread with the
+    details, caption and print-check panels; the people; the book title in the caption panel;
+    the settings."""
     folder.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
     if window.library.model().rowCount():
         window.library.setCurrentIndex(window.library.model().index(0, 0))
-    views = [
+
+    def shoot(name: str, widget: QWidget | None = None) -> None:
+        QApplication.processEvents()
+        path = folder / f"{name}.png"
+        (widget or window).grab().save(str(path))
+        shots.append(path)
+
+    for name, spread, panel in (
         ("window-cover", 0, window.details),
         ("window-page-1", 1, window.caption),
         ("window-spread-2-3", 2, window.checks),
-    ]
-    for name, spread, panel in views:
+    ):
         window.spread.show_spread(spread)
         window.side.setCurrentWidget(panel)
-        QApplication.processEvents()
-        path = folder / f"{name}.png"
-        window.grab().save(str(path))
-        shots.append(path)
+        shoot(name)
+    window.side.setCurrentWidget(window.people_panel)
+    if window.people_panel.people_model.rowCount():
+        window.people_panel.people.setCurrentIndex(window.people_panel.people_model.index(0, 0))
+    shoot("window-people")
+    window.filter_bar.person.setCurrentIndex(0)
+    window.side.setCurrentWidget(window.caption)
+    window.caption.choose("book")
+    shoot("window-book-title")
+    dialog = window.open_settings()
+    shoot("settings", dialog)
+    dialog.close()
     return shots
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from mixbook_desktop.core.captions import Tone
-from mixbook_desktop.ui.spread import SpreadView
 
 Caption = dict[str, Any]  # as catalog.caption_view gives it
 Title = tuple[str, str, Caption | None]  # target, what it is ("Book title"), its caption
@@ -207,27 +205,3 @@ class CaptionPanel(QWidget):
     def _pick(self, item: QListWidgetItem) -> None:
         if self.target:
             self.pickRequested.emit(self.target, item.text())
-
-
-class TextClicks(QObject):
-    """Clicks on a text box of the spread (the book's or a chapter's title, a caption), as the
-    caption target under the pointer; the spread itself reports clicks on photos only."""
-
-    clicked = Signal(str)
-
-    def __init__(self, spread: SpreadView) -> None:
-        super().__init__(spread)
-        self._spread = spread
-        spread.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            watched is self._spread
-            and event.type() == QEvent.Type.MouseButtonPress
-            and isinstance(event, QMouseEvent)
-            and event.button() == Qt.MouseButton.LeftButton
-        ):
-            found = self._spread.text_at(event.position())
-            if found is not None and found[1].target is not None:
-                self.clicked.emit(found[1].target)
-        return False  # the spread still gets the click

@@ -39,7 +39,7 @@ from mixbook_desktop.store.captions import CaptionStore, photo_target
 from mixbook_desktop.store.project import Project
 from mixbook_desktop.store.snapshots import BOOK, PEOPLE, Scope, Snapshot, caption, put_back, setting, take
 from mixbook_desktop.ui.autosave import Autosave
-from mixbook_desktop.ui.captions_panel import CaptionPanel, TextClicks
+from mixbook_desktop.ui.captions_panel import CaptionPanel
 from mixbook_desktop.ui.library import ROW, LibraryPhoto, LibraryView, PhotoFilter, PhotoModel, library_photos
 from mixbook_desktop.ui.panels import ChecksPanel, DetailsPanel, FilterBar
 from mixbook_desktop.ui.pdf_preview import PdfPreview
@@ -120,8 +120,7 @@ class MainWindow(QMainWindow):
         self.caption.leaving.connect(self.autosave.flush)  # what was typed for the text shown is kept
         self.caption.historyRequested.connect(self._read_history)
         self.caption.toneRequested.connect(self.set_caption_tone)
-        self.text_clicks = TextClicks(self.spread)
-        self.text_clicks.clicked.connect(self._text_clicked)
+        self.spread.textClicked.connect(self._text_clicked)
         self.caption.pickRequested.connect(self.pick_caption)
         self.caption.lockRequested.connect(self.lock_caption)
         self.caption.suggestRequested.connect(self.suggest_caption)

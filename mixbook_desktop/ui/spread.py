@@ -153,6 +153,7 @@ def _pans(event: QMouseEvent) -> bool:
 
 class SpreadView(QWidget):
     slotClicked = Signal(int, int)  # page position, slot (from 0)
+    textClicked = Signal(str)  # the caption target of a text box clicked (a title, a caption)
     lockRequested = Signal(int, int, bool)  # page, slot from 0 (-1: the whole page), lock or unlock
     templateRequested = Signal(int, str)  # page, template id
     removeRequested = Signal(str)  # photo SHA-256
@@ -493,6 +494,10 @@ class SpreadView(QWidget):
         self.update()
         if found is not None:
             self.slotClicked.emit(*found)
+        elif event.button() == Qt.MouseButton.LeftButton:
+            text = self.text_at(event.position())
+            if text is not None and text[1].target is not None:
+                self.textClicked.emit(text[1].target)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._pan_from is not None:

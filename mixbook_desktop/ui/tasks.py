@@ -16,6 +16,18 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+# Workers' QObjects whose threads may still be running, held here by the GUI thread. Were a
+# worker thread to drop the last reference, Qt would destroy the object on that thread while
+# the GUI thread may be delivering its queued signals: a crash far from its cause.
+_RETIRED: list[tuple[QObject, threading.Thread]] = []
+
+
+def retire(owner: QObject, thread: threading.Thread) -> None:
+    """Keep `owner` until `thread` has ended; called on the GUI thread, which therefore lets go
+    of it (at a later call, once the thread is over)."""
+    _RETIRED[:] = [(o, t) for o, t in _RETIRED if t.is_alive()]
+    _RETIRED.append((owner, thread))
+
 
 class Cancelled(Exception):
     """Raised by a task's function when it sees the cancel request."""

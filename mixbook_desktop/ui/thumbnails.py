@@ -16,6 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from mixbook_desktop.ui.tasks import retire
+
 # Pixmaps kept in memory; at 256 px a side about 200 KB each, so some 100 MB at most.
 KEPT = 500
 
@@ -55,6 +57,7 @@ class Thumbnails(QObject):
         with self._lock:
             self._closed = True
             self._lock.notify()
+        retire(self, self._worker)
         # The worker is a daemon that ends at its next wake-up; no waiting on the GUI thread.
 
     def _store(self, sha256: str, image: QImage) -> None:
