@@ -146,7 +146,7 @@ def analysis_floor(app: QApplication, book: Path, probe: LagProbe) -> float:
 def big_book(folder: Path, count: int) -> Path:
     """`count` different small JPEGs made from the demo photos, imported into a book."""
     photos = folder / "photos"
-    photos.mkdir()
+    photos.mkdir(parents=True)
     sources = sorted(p for p in DEMO.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     images: list[Image.Image] = []
     for path in sources:
@@ -156,11 +156,16 @@ def big_book(folder: Path, count: int) -> Path:
             images.append(small)
     for n in range(count):
         variant = images[n % len(images)].copy()
-        variant.putpixel((n % variant.width, 0), (n % 256, (n // 256) % 256, 7))  # a file of its own
+        # A block of its own colour, big enough to survive JPEG: a file of its own.
+        variant.paste((n % 256, (n // 256) * 37 % 256, 90), (0, 0, 16, 16))
         variant.save(photos / f"photo-{n:05d}.jpg", quality=85)
     book = folder / "big.mbook"
     if cli(["import", str(book), str(photos)]) != 0:
         sys.exit("set-up failed: import of the big book")
+    with Project.open(book) as project:
+        imported = project.db.execute("SELECT count(*) FROM photos").fetchone()[0]
+    if imported != count:
+        sys.exit(f"set-up: {imported} photos imported of {count} made")
     return book
 
 

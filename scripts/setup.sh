@@ -36,10 +36,13 @@ if ! command -v pdfinfo >/dev/null; then
     apt_install poppler-utils
 fi
 
-# Qt's own wheels carry Qt; these system libraries they expect, even offscreen.
+# Qt's own wheels carry Qt; these system libraries they expect, even offscreen, and the ones
+# its X11 plugin needs to open a window on a desktop (without them the editor cannot start).
 missing=()
 for lib in libEGL.so.1:libegl1 libGL.so.1:libgl1 libfontconfig.so.1:libfontconfig1 \
-        libxkbcommon.so.0:libxkbcommon0 libdbus-1.so.3:libdbus-1-3 libglib-2.0.so.0:libglib2.0-0; do
+        libxkbcommon.so.0:libxkbcommon0 libdbus-1.so.3:libdbus-1-3 libglib-2.0.so.0:libglib2.0-0 \
+        libxkbcommon-x11.so.0:libxkbcommon-x11-0 libxcb-cursor.so.0:libxcb-cursor0 \
+        libxcb-icccm.so.4:libxcb-icccm4 libxcb-keysyms.so.1:libxcb-keysyms1; do
     if ! ldconfig -p 2>/dev/null | grep -q "${lib%%:*}"; then
         missing+=("${lib##*:}")
     fi

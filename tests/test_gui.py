@@ -305,6 +305,10 @@ def test_filters_by_tag_chapter_and_dates(window: MainWindow, qtbot: QtBot) -> N
     assert shown() == {p.name for p in photos if p.chapter == key} and 0 < len(shown()) < 16
     bar.chapter.setCurrentIndex(0)
     dated = sorted(p.taken_at[:10] for p in photos if p.taken_at)
+    assert (bar.since.date().toString("yyyy-MM-dd"), bar.until.date().toString("yyyy-MM-dd")) == (
+        dated[0],
+        dated[-1],
+    ), "the range offered is the photos' own"
     bar.since.setDate(QDate.fromString(dated[0], "yyyy-MM-dd"))
     bar.until.setDate(QDate.fromString(dated[0], "yyyy-MM-dd"))
     assert len(shown()) == 16, "the range applies only once it is switched on"

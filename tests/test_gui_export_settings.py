@@ -24,8 +24,7 @@ from mixbook_desktop.ui import main_window as main_window_module
 from mixbook_desktop.ui.main_window import MainWindow
 from mixbook_desktop.ui.pdf_preview import ZoomMode
 from mixbook_desktop.ui.settings_dialog import JOBS_KEY, SettingsDialog, worker_count
-from tests.gui_support import WAIT_MS, editor_book, window  # noqa: F401
-from tests.gui_support import idle as _idle
+from tests.gui_support import WAIT_MS, idle
 
 RENDERED = 200  # distinct colours in a sample of the view: a photo, not a blank page
 
@@ -49,7 +48,7 @@ def _settings(main: MainWindow, qtbot: QtBot) -> SettingsDialog:
 
 
 def test_an_export_opens_a_preview_of_the_pdf_written(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -57,7 +56,7 @@ def test_an_export_opens_a_preview_of_the_pdf_written(
     pdf = tmp_path / "exported.pdf"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args, **_kw: (str(pdf), "PDF (*.pdf)"))
     _menu_action(window, "&File", "&Export PDF...").trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     preview = window.pdf_preview
     assert preview is not None and preview.isVisible() and preview.path == pdf
     with Project.open(window.book) as project:
@@ -100,7 +99,7 @@ def test_an_export_opens_a_preview_of_the_pdf_written(
     # Exported again, to the same file: the same window shows the new PDF from its first page.
     first = pdf.stat().st_mtime_ns
     window.export_and_preview(pdf)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert pdf.stat().st_mtime_ns != first and window.message.text().endswith("done")
     assert window.pdf_preview is preview
     qtbot.waitUntil(lambda: preview.page_count == pages, timeout=WAIT_MS)
@@ -114,7 +113,7 @@ def test_an_export_opens_a_preview_of_the_pdf_written(
     monkeypatch.setattr(main_window_module, "write_pdf", full_disk)
     second = pdf.stat().st_mtime_ns
     window.export_and_preview(pdf)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert "failed: cannot write the PDF" in window.message.text()
     assert pdf.stat().st_mtime_ns == second
     qtbot.waitUntil(lambda: preview.page_count == pages, timeout=WAIT_MS)
@@ -127,7 +126,7 @@ def test_an_export_opens_a_preview_of_the_pdf_written(
 
 
 def test_a_new_product_lays_the_book_out_again_and_can_be_undone(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     with Project.open(window.book) as project:
@@ -137,7 +136,7 @@ def test_a_new_product_lays_the_book_out_again_and_can_be_undone(
     assert dialog.product.currentData() == "8x8"
     dialog.product.setCurrentIndex(dialog.product.findData("11x8.5"))
     assert dialog.apply()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     with Project.open(window.book) as project:
         assert book_service.product_of(project).key == "11x8.5"
         after = {n: [f.crop for f in p.fills] for n, p in BookStore(project).pages().items()}
@@ -148,14 +147,14 @@ def test_a_new_product_lays_the_book_out_again_and_can_be_undone(
 
     assert window.undo_action.text() == "&Undo Product 11x8.5"
     window.undo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     with Project.open(window.book) as project:
         assert book_service.product_of(project).key == "8x8"
         assert {n: [f.crop for f in p.fills] for n, p in BookStore(project).pages().items()} == crops
 
 
 def test_a_new_people_threshold_is_kept_and_people_are_grouped_again(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
 ) -> None:
     with Project.open(window.book) as project:
@@ -167,20 +166,20 @@ def test_a_new_people_threshold_is_kept_and_people_are_grouped_again(
     dialog.threshold.setValue(0.7)
     assert dialog.apply()
     assert window.task is not None and window.task.name == "People threshold 0.7", "a long job"
-    _idle(window, qtbot)
+    idle(window, qtbot)
     with Project.open(window.book) as project:
         assert people.threshold(project) == 0.7
         assert len(people.listing(project)) < before, "the faces were grouped again"
     assert dialog.threshold.value() == 0.7
     assert window.undo_action.text() == "&Undo People threshold 0.7"
     window.undo_action.trigger()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     with Project.open(window.book) as project:
         assert people.threshold(project) == 0.5 and len(people.listing(project)) == before
 
 
 def test_a_file_that_is_not_a_gguf_model_is_refused_and_nothing_is_saved(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
     tmp_path: Path,
 ) -> None:
@@ -200,7 +199,7 @@ def test_a_file_that_is_not_a_gguf_model_is_refused_and_nothing_is_saved(
     dialog.product.setCurrentIndex(dialog.product.findData("8x8"))
     dialog.threshold.setValue(0.0)
     assert not dialog.apply() and "out of range" in dialog.message.text()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     with Project.open(window.book) as project:
         options = captions.load_options(project)
         assert options.tone is Tone.NEUTRAL and options.model is None
@@ -209,7 +208,7 @@ def test_a_file_that_is_not_a_gguf_model_is_refused_and_nothing_is_saved(
 
 
 def test_settings_survive_closing_and_reopening_the_dialog(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
     tmp_path: Path,
 ) -> None:
@@ -233,7 +232,7 @@ def test_settings_survive_closing_and_reopening_the_dialog(
     dialog.jobs.setValue(2)
     dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
     assert not dialog.isVisible()
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert worker_count(window.settings) == 2
 
     for shown in (window.open_settings(), SettingsDialog(window)):
@@ -252,7 +251,7 @@ def test_settings_survive_closing_and_reopening_the_dialog(
 
 
 def test_a_change_that_fails_in_its_task_is_named_in_the_dialog(
-    window: MainWindow,  # noqa: F811
+    window: MainWindow,
     qtbot: QtBot,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -265,7 +264,7 @@ def test_a_change_that_fails_in_its_task_is_named_in_the_dialog(
     dialog.tone.setCurrentIndex(dialog.tone.findData(Tone.TRAVEL.value))
     assert dialog.apply() and not dialog.ready
     qtbot.waitUntil(lambda: dialog.ready, timeout=WAIT_MS)
-    _idle(window, qtbot)
+    idle(window, qtbot)
     assert dialog.message.text() == (
         "Not saved: Product 12x12: the layout failed: 12x12 has no room (a test's failure)"
     )

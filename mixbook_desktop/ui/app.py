@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -63,6 +64,10 @@ def save_screenshots(window: MainWindow, folder: Path) -> list[Path]:
     window.caption.choose("book")
     shoot("window-book-title")
     dialog = window.open_settings()
+    deadline = time.monotonic() + 10
+    while dialog.current is None and time.monotonic() < deadline:  # the book's settings, read in a task
+        QApplication.processEvents()
+        time.sleep(0.01)
     shoot("settings", dialog)
     dialog.close()
     return shots

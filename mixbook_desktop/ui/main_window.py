@@ -406,7 +406,12 @@ class MainWindow(QMainWindow):
             self._select(photo)
         self.filter_bar.set_people(result.people)
         self.people_panel.set_people(result.persons)
-        self.filter_bar.set_choices(result.chapters, sorted({t for p in self._photos() for t in p.tags}))
+        photos = self._photos()
+        self.filter_bar.set_choices(
+            result.chapters,
+            sorted({t for p in photos for t in p.tags}),
+            [p.taken_at[:10] for p in photos if p.taken_at],
+        )
         self.spread.set_book(result.book, result.problems)
         self.checks.set_problems(result.problems)
         self._show_spread_label()

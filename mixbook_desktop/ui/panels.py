@@ -6,7 +6,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -88,6 +88,8 @@ class ChecksPanel(QListWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setWordWrap(True)  # a problem says where, what and how to fix it: all of it shows
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.itemActivated.connect(self._chosen)
         self.itemClicked.connect(self._chosen)
 
@@ -158,14 +160,19 @@ class FilterBar(QWidget):
             edit.dateChanged.connect(self._emit)
         self.search.textChanged.connect(self._emit)
         self.set_people([])
-        self.set_choices([], [])
+        self.set_choices([], [], [])
 
     def set_people(self, people: list[tuple[int, str]]) -> None:
         _refill(self.person, "Everyone", people)
 
-    def set_choices(self, chapters: list[tuple[str, str]], tags: list[str]) -> None:
+    def set_choices(self, chapters: list[tuple[str, str]], tags: list[str], days: list[str]) -> None:
+        """`days`: the ISO dates the photos were taken on; the range offered starts as theirs."""
         _refill(self.chapter, "Every chapter", chapters)
         _refill(self.tag, "Any tag", [(t, t) for t in tags])
+        if days and not self.dated.isChecked():
+            for edit, day in ((self.since, min(days)), (self.until, max(days))):
+                with QSignalBlocker(edit):
+                    edit.setDate(QDate.fromString(day, "yyyy-MM-dd"))
 
     def filters(self) -> Filters:
         dated = self.dated.isChecked()
