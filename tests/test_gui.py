@@ -319,3 +319,20 @@ def test_filters_by_tag_chapter_and_dates(window: MainWindow, qtbot: QtBot) -> N
     window.reload()
     qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
     assert bar.tag.currentData() == chosen and bar.dated.isChecked(), "a reload keeps the filters"
+
+
+def test_undo_pressed_before_an_edit_is_saved_undoes_that_edit(window: MainWindow, qtbot: QtBot) -> None:
+    dog = demo_rows(window.book)["maxinception__dog.jpg"]["sha256"]
+    window.lock(4, -1, True)
+    idle(window, qtbot)
+    window.spread.show_page(2)
+    was_there = window.spread.photo_in(2, 0)
+    window.place_photo(2, 0, dog)
+    window.undo_action.trigger()  # at once: the placement is still waiting to be saved
+    idle(window, qtbot)
+    with Project.open(window.book) as project:
+        pages = BookStore(project).pages()
+    window.spread.show_page(2)
+    assert window.spread.photo_in(2, 0) == was_there, "the placement is undone"
+    assert pages[4].locked, "the edit before it is not"
+    assert window.undo_stack.canRedo() and window.undo_stack.canUndo()

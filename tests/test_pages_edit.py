@@ -175,9 +175,9 @@ def test_a_page_edit_is_undone_with_the_page_count(project: Project) -> None:
     book_service.add_page(project, 5)
     after = take(project, BOOK)
     assert not after.same_as(before)
-    put_back(project, before, "undo")
+    put_back(project, before, after, "undo")
     assert take(project, BOOK).same_as(before) and AnalysisStore(project).get_setting(PAGES_KEY) is None
-    put_back(project, after, "redo")
+    put_back(project, after, before, "redo")
     assert len(_pages(project)) == 22 and AnalysisStore(project).get_setting(PAGES_KEY) == 21
 
 

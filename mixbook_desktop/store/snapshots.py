@@ -2,13 +2,16 @@
 
 An edit names its scope (the book's pages and choices, the people, or one caption); a snapshot
 is those rows as plain values, small enough to keep in memory for a long undo history. Putting
-a snapshot back replaces exactly the rows of its scope in one transaction, so an undo never
-touches what another part of the app changed in the meantime (new analysis results, the model's
-suggestions) and a kill midway leaves the edit or its undo, never half of one.
+a snapshot back writes only the rows of its scope (and, in scopes others write to as well, only
+the rows the edit changed) in one transaction, so an undo leaves alone what another part of the
+app wrote in the meantime (new analysis results, the model's suggestions) and a kill midway
+leaves the edit or its undo, never half of one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,14 +21,18 @@ from mixbook_desktop.store.project import Project
 
 @dataclass(frozen=True)
 class Part:
-    """Rows of one table. With `key`, only `columns` of existing rows are written back (the
-    faces keep their embeddings and only change person); without, the rows are replaced."""
+    """Rows of one table. Without a `key`, every row under `where` is put back as it was (the
+    book's pages and slots, which only the user's edits write). With one, only the rows the
+    edit itself changed are, found by key, so rows others added or changed meanwhile (faces
+    and people from an analysis) stay. `update_only`: the edit never adds or removes such rows,
+    it only changes `columns` (a face's person, never its embedding)."""
 
     table: str
     columns: tuple[str, ...] = ()  # () is every column
     where: str = "1"
     params: tuple[Any, ...] = ()
-    key: str | None = None
+    key: tuple[str, ...] = ()
+    update_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,9 @@ BOOK = Scope(
 PEOPLE = Scope(
     "people",
     (
-        Part("face_rejections"),
-        Part("faces", columns=("id", "person_id"), key="id"),
-        Part("people"),
+        Part("face_rejections", key=("face_id", "person_id")),
+        Part("faces", columns=("id", "person_id", "pinned"), key=("id",), update_only=True),
+        Part("people", key=("id",)),
     ),
 )
 SETTINGS = Scope("settings", (Part("settings"),))
@@ -63,9 +70,6 @@ def setting(key: str) -> Scope:
 
 def caption(target: str) -> Scope:
     return Scope("caption", (Part("captions", where="target = ?", params=(target,)),), caption_target=target)
-
-
-Rows = tuple[tuple[str, tuple[tuple[Any, ...], ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -96,28 +100,51 @@ def take(project: Project, scope: Scope) -> Snapshot:
     return Snapshot(scope, columns, tuple(rows))
 
 
-def put_back(project: Project, snapshot: Snapshot, action: str) -> None:
-    """Make the scope's rows what they were in `snapshot`; `action` ('undo' or 'redo') goes
-    into a caption's history."""
-    scope = snapshot.scope
-    parts = list(zip(scope.parts, snapshot.columns, snapshot.rows, strict=True))
+def put_back(project: Project, target: Snapshot, current: Snapshot, action: str) -> None:
+    """Make the scope's rows what they are in `target`, from what the edit left (`current`: the
+    other snapshot of the same edit); `action` ('undo' or 'redo') goes into a caption's history."""
+    scope = target.scope
+    parts = list(zip(scope.parts, target.columns, target.rows, current.rows, strict=True))
     with project.db.atomic():
-        for part, _names, _rows in parts:
-            if part.key is None:
+        for part, names, wanted, now in parts:  # children first
+            if not part.key:
                 project.db.execute(f"DELETE FROM {part.table} WHERE {part.where}", part.params)
-        for part, names, rows in reversed(parts):
-            if part.key is None:
-                marks = ", ".join("?" for _ in names)
-                project.conn.executemany(
-                    f"INSERT INTO {part.table} ({', '.join(names)}) VALUES ({marks})", rows
+            elif not part.update_only:
+                gone = _by_key(part, names, now).keys() - _by_key(part, names, wanted).keys()
+                where = " AND ".join(f"{k} IS ?" for k in part.key)
+                project.conn.executemany(f"DELETE FROM {part.table} WHERE {where}", sorted(gone, key=repr))
+        for part, names, wanted, now in reversed(parts):  # parents first
+            marks = ", ".join("?" for _ in names)
+            insert = f"INSERT OR REPLACE INTO {part.table} ({', '.join(names)}) VALUES ({marks})"
+            if not part.key:
+                project.conn.executemany(insert, wanted)
+                continue
+            before, after = _by_key(part, names, now), _by_key(part, names, wanted)
+            changed = [row for key, row in after.items() if key in before and before[key] != row]
+            others = [n for n in names if n not in part.key]
+            if others:  # a row that is all key (a rejection) is only ever added or removed
+                update = (
+                    f"UPDATE {part.table} SET {', '.join(f'{n} = ?' for n in others)} "
+                    f"WHERE {' AND '.join(f'{k} IS ?' for k in part.key)}"
                 )
-            else:
-                others = [n for n in names if n != part.key]
-                at = names.index(part.key)
-                project.conn.executemany(
-                    f"UPDATE {part.table} SET {', '.join(f'{n} = ?' for n in others)} WHERE {part.key} = ?",
-                    [(*(v for i, v in enumerate(r) if i != at), r[at]) for r in rows],
-                )
+                order = [names.index(n) for n in (*others, *part.key)]
+                project.conn.executemany(update, [tuple(row[i] for i in order) for row in changed])
+            if part.update_only:
+                continue
+            for key, row in after.items():
+                if key not in before:
+                    # One that refers to a row gone since (a face found again) has nothing to keep.
+                    with contextlib.suppress(sqlite3.IntegrityError):
+                        project.conn.execute(insert, row)
         if scope.caption_target is not None:
-            now = CaptionStore(project).user_captions().get(scope.caption_target)
-            CaptionStore(project).record(scope.caption_target, action, now.text if now else None)
+            now_caption = CaptionStore(project).user_captions().get(scope.caption_target)
+            CaptionStore(project).record(
+                scope.caption_target, action, now_caption.text if now_caption else None
+            )
+
+
+def _by_key(
+    part: Part, names: tuple[str, ...], rows: tuple[tuple[Any, ...], ...]
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    at = [names.index(k) for k in part.key]
+    return {tuple(row[i] for i in at): row for row in rows}

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from mixbook_desktop.ui.main_window import MainWindow
+from mixbook_desktop.ui.main_window import OPEN_WINDOWS, MainWindow
 
 WINDOW_SIZE = (1440, 900)
 
@@ -80,6 +80,12 @@ def run(book: Path, screenshots: Path | None = None, quit_after: bool = False) -
     window = MainWindow(book)
     window.resize(*WINDOW_SIZE)
     window.show()
+    # A window that finishes its work before it goes was hidden first, so Qt does not see the
+    # last window close: the app ends when no editor window is left, whichever closed last.
+    app.setQuitOnLastWindowClosed(False)
+    watch = QTimer()
+    watch.timeout.connect(lambda: None if OPEN_WINDOWS else app.quit())
+    watch.start(250)
     outcome = [0]
     if screenshots is not None:
 

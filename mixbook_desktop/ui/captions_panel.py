@@ -170,8 +170,10 @@ class CaptionPanel(QWidget):
             widget.setEnabled(enabled)
         self.editor.setToolTip(label)
         caption = caption or {}
-        # The same text set again would move the cursor of someone still typing to the start.
-        if not keep_typing and self.editor.toPlainText() != (caption.get("text") or ""):
+        # The same text set again would move the cursor of someone still typing to the start; the
+        # text saved is the one typed with its spaces tidied, so compare it so.
+        shown = " ".join(self.editor.toPlainText().split())
+        if not keep_typing and shown != (caption.get("text") or ""):
             self.editor.setPlainText(caption.get("text") or "")
             self.editor.document().setModified(False)
         source = SOURCES.get(str(caption.get("source")), "Nothing yet: Suggest again writes one")
@@ -194,6 +196,8 @@ class CaptionPanel(QWidget):
     def _save(self) -> None:
         text = " ".join(self.editor.toPlainText().split())
         if self.target and text:
+            if text != self.editor.toPlainText():
+                self.editor.setPlainText(text)  # kept on a click, not while typing: shown as saved
             self.editor.document().setModified(False)
             self.saveRequested.emit(self.target, text)
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QSettings, Qt
+from PySide6.QtCore import QItemSelection, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -59,7 +59,14 @@ READING = "Reading the book"
 EDITS = "edits"
 
 
+# Every editor window not yet gone, its closing work included: one opened from another (File >
+# Open) lives on here, and the app ends when this is empty.
+OPEN_WINDOWS: list[MainWindow] = []
+
+
 class MainWindow(QMainWindow):
+    closed = Signal()  # the window has gone, its work saved
+
     def __init__(self, book: Path, settings: QSettings | None = None) -> None:
         super().__init__()
         self.book = book.expanduser().absolute()
@@ -69,6 +76,7 @@ class MainWindow(QMainWindow):
         self._running: dict[str, Task | None] = {JOBS: None, EDITS: None}
         self._waiting: dict[str, list[Task]] = {JOBS: [], EDITS: []}
         self.undo_stack = QUndoStack(self)
+        self._deferred: list[Callable[[], None]] = []  # undo and redo waiting for the edits
         self._closing = False
         self.read_failed: str | None = None
         self._restoring_selection = False  # a reload selecting again what was selected
@@ -77,6 +85,7 @@ class MainWindow(QMainWindow):
         self._build()
         self._remember(self.book)
         self.setAcceptDrops(True)
+        OPEN_WINDOWS.append(self)
         self.reload()
 
     # Layout of the window.
@@ -182,10 +191,8 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         file.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
         edit = bar.addMenu("&Edit")
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.undo_action = self._stack_action("&Undo", QKeySequence.StandardKey.Undo, undo=True)
+        self.redo_action = self._stack_action("&Redo", QKeySequence.StandardKey.Redo, undo=False)
         edit.addAction(self.undo_action)
         edit.addAction(self.redo_action)
         edit.addSeparator()
@@ -243,6 +250,7 @@ class MainWindow(QMainWindow):
         changes_book: bool = False,
         cancellable: bool = False,
         on_progress: Callable[[int, int, str], object] | None = None,
+        on_failed: Callable[[str], object] | None = None,
         lane: str = EDITS,
     ) -> Task:
         """Queue `work` to run in a worker with its own connection to the book. `done` gets the
@@ -261,6 +269,8 @@ class MainWindow(QMainWindow):
             task.progress.connect(self._progress)
         if on_progress is not None:
             task.progress.connect(on_progress)
+        if on_failed is not None:  # before the task starts, or a quick failure would be missed
+            task.failed.connect(on_failed)
         task.finished.connect(
             lambda result: self._task_over(lane, f"{name}: done", done, result, changes_book)
         )
@@ -283,12 +293,36 @@ class MainWindow(QMainWindow):
         """Long work: shown with its progress in the status bar, behind any other long work."""
         return self.run_task(name, work, done, lane=JOBS, **options)
 
+    def _stack_action(self, text: str, keys: QKeySequence.StandardKey, undo: bool) -> QAction:
+        """Undo or Redo, applied once the edits asked for before it are saved: an edit still
+        waiting is not yet on the stack, and undoing past it would undo the wrong thing."""
+        stack = self.undo_stack
+        action = self._action(text, lambda: self._after_edits(stack.undo if undo else stack.redo), keys)
+        action.setEnabled(False)
+        (stack.canUndoChanged if undo else stack.canRedoChanged).connect(action.setEnabled)
+        (stack.undoTextChanged if undo else stack.redoTextChanged).connect(
+            lambda what: action.setText(f"{text} {what}".strip())
+        )
+        return action
+
+    def _after_edits(self, step: Callable[[], None]) -> None:
+        if self._running[EDITS] is None and not self._waiting[EDITS]:
+            step()
+        else:
+            self._deferred.append(step)
+
     def _next_task(self, lane: str) -> None:
         waiting = self._waiting[lane]
         if not waiting:
             self._running[lane] = None
             if lane == JOBS:
                 self._idle()
+            elif self._deferred:
+                steps, self._deferred = self._deferred, []
+                for step in steps:
+                    step()
+                if self._running[EDITS] is not None:
+                    return  # the undo runs as an edit; what follows waits for it
             if self._closing and not self.busy:
                 self.close()
             return
@@ -362,20 +396,20 @@ class MainWindow(QMainWindow):
 
         return self.run_task(name, snapshotted, recorded, changes_book=True, lane=JOBS if long else EDITS)
 
-    def put_back(self, name: str, snapshot: Snapshot, action: str) -> Task:
-        """Undo or redo: the scope's rows as they were."""
+    def put_back(self, name: str, target: Snapshot, current: Snapshot, action: str) -> Task:
+        """Undo or redo: the scope's rows as they were in `target`."""
         return self.run_task(
             f"{action.capitalize()} {name}",
-            lambda project, _control: put_back(project, snapshot, action),
+            lambda project, _control: put_back(project, target, current, action),
             changes_book=True,
         )
 
     # What the window shows.
 
     def reload(self) -> Task:
-        task = self.run_task(READING, lambda project, _control: overview(project), self._show)
-        task.failed.connect(self._read_failed)
-        return task
+        return self.run_task(
+            READING, lambda project, _control: overview(project), self._show, on_failed=self._read_failed
+        )
 
     def _read_failed(self, reason: str) -> None:
         self.read_failed = reason
@@ -895,9 +929,9 @@ class MainWindow(QMainWindow):
         self.spread.finish_text(commit=True)
         if self.busy:
             self._closing = True
-            for lane in (JOBS, EDITS):
-                self._waiting[lane] = [t for t in self._waiting[lane] if t.name != READING]
-                running = self._running[lane]
+            self._waiting[JOBS] = []  # long work not yet begun is not begun now
+            self._waiting[EDITS] = [t for t in self._waiting[EDITS] if t.name != READING]
+            for running in self._running.values():
                 if running is not None and running.cancellable:
                     running.cancel()
             self.hide()
@@ -909,3 +943,6 @@ class MainWindow(QMainWindow):
                 other.close()
         self.thumbnails.close()
         event.accept()
+        if self in OPEN_WINDOWS:
+            OPEN_WINDOWS.remove(self)
+        self.closed.emit()

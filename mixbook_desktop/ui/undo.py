@@ -16,7 +16,11 @@ MERGE_SECONDS = 10.0
 
 class Undoable(QUndoCommand):
     def __init__(
-        self, name: str, before: Snapshot, after: Snapshot, apply: Callable[[str, Snapshot, str], object]
+        self,
+        name: str,
+        before: Snapshot,
+        after: Snapshot,
+        apply: Callable[[str, Snapshot, Snapshot, str], object],
     ) -> None:
         super().__init__(name)
         self._before = before
@@ -39,10 +43,10 @@ class Undoable(QUndoCommand):
         return True
 
     def undo(self) -> None:
-        self._apply(self.text(), self._before, "undo")
+        self._apply(self.text(), self._before, self._after, "undo")
 
     def redo(self) -> None:
         if self._fresh:
             self._fresh = False
             return
-        self._apply(self.text(), self._after, "redo")
+        self._apply(self.text(), self._after, self._before, "redo")
