@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import QByteArray, QDate, QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from pytestqt.qtbot import QtBot
@@ -97,6 +98,14 @@ def test_export_runs_in_the_background_and_writes_the_pdf(
 def test_an_analysis_cancelled_midway_keeps_what_it_did_and_shows_it(tmp_path: Path, qtbot: QtBot) -> None:
     names = sorted(p.name for p in DEMO_PHOTOS.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     photos = demo_subset(tmp_path / "photos", *names)
+    # Three times the demo, each copy a file of its own, so that the analysis outlasts the cancel.
+    for n in (1, 2):
+        for name in names:
+            with Image.open(photos / name) as image:
+                copy = image.convert("RGB")
+            copy.paste((n * 90, 40, 200), (0, 0, 24, 24))
+            copy.save(photos / f"copy{n}-{Path(name).stem}.jpg", quality=90)
+    total = 3 * len(names)
     book = tmp_path / "fresh.mbook"
     run_cli("import", str(book), str(photos))
     window = MainWindow(book, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
@@ -104,16 +113,18 @@ def test_an_analysis_cancelled_midway_keeps_what_it_did_and_shows_it(tmp_path: P
     idle(window, qtbot)
     task = window.analyse()
     assert window.cancel_button.isVisibleTo(window)
-    with qtbot.waitSignal(task.progress, timeout=WAIT_MS):
-        pass  # the first photo is analysed and saved
-    with qtbot.waitSignal(task.cancelled, timeout=WAIT_MS):
-        window.cancel_task()
+    stopped: list[str] = []
+    task.cancelled.connect(lambda: stopped.append("cancelled"))
+    # Cancel as the first photo is saved (the click a user makes while it works).
+    task.progress.connect(lambda *_: window.cancel_task() if not stopped else None)
+    task.progress.connect(lambda *_: stopped.append("asked") if not stopped else None)
     idle(window, qtbot)
+    assert stopped == ["asked", "cancelled"]
     assert "cancelled" in window.message.text()
     with Project.open(book) as project:
         assert project.integrity_ok()
         analysed = project.db.execute("SELECT count(DISTINCT photo_id) FROM analysis").fetchone()[0]
-    assert 1 <= analysed < len(names), "stopped midway, with the photos done before kept"
+    assert 1 <= analysed < total, "stopped midway, with the photos done before kept"
     # The window read the book again after the cancel: the analysed photos have descriptions.
     described = [
         window.model.photo(n) for n in range(window.model.rowCount()) if window.model.photo(n).description

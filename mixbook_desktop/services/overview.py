@@ -4,6 +4,7 @@ will print and their problems. Built off the GUI thread; plain values only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ class PersonView:
     def photo_count(self) -> int:
         return len({f.sha256 for f in self.faces})
 
-    @property
+    @cached_property  # asked at every thumbnail that arrives: worked out once
     def portrait(self) -> FaceView | None:
         """The face to show the person by: the largest, as the one most likely to be sharp."""
         return max(self.faces, key=lambda f: f.box[2] * f.box[3], default=None)

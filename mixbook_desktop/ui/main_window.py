@@ -407,6 +407,10 @@ class MainWindow(QMainWindow):
     # What the window shows.
 
     def reload(self) -> Task:
+        # A read still waiting will show every edit saved before it runs: one is enough.
+        waiting = next((t for t in self._waiting[EDITS] if t.name == READING), None)
+        if waiting is not None and self._waiting[EDITS][-1] is waiting:
+            return waiting
         return self.run_task(
             READING, lambda project, _control: overview(project), self._show, on_failed=self._read_failed
         )

@@ -192,7 +192,12 @@ class SpreadView(QWidget):
         self.setAcceptDrops(True)
         self.setMinimumSize(480, 300)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        thumbnails.ready.connect(lambda _sha: self.update())
+        thumbnails.ready.connect(self._thumbnail_ready)
+
+    def _thumbnail_ready(self, sha256: str) -> None:
+        # Thumbnails arrive for the whole library: only one on this spread is worth a repaint.
+        if any(photo.sha256 == sha256 for page in self._pages_here() for photo in page.photos):
+            self.update()
 
     def set_book(self, book: PrintedBook | None, problems: list[Problem]) -> None:
         self._book = book
