@@ -76,6 +76,7 @@ def test_demo_command_builds_the_demo_book(tmp_path: Path) -> None:
         # Without a screen, the editor opens offscreen and saves its views.
         shots = sorted(p.name for p in (tmp_path / "screenshots").iterdir())
         assert shots == [
+            "pdf-preview.png",
             "settings.png",
             "window-book-title.png",
             "window-cover.png",

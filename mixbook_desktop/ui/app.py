@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -64,13 +65,25 @@ def save_screenshots(window: MainWindow, folder: Path) -> list[Path]:
     window.caption.choose("book")
     shoot("window-book-title")
     dialog = window.open_settings()
-    deadline = time.monotonic() + 10
-    while dialog.current is None and time.monotonic() < deadline:  # the book's settings, read in a task
-        QApplication.processEvents()
-        time.sleep(0.01)
+    _wait(lambda: dialog.current is not None, 10)  # the book's settings, read in a task
     shoot("settings", dialog)
     dialog.close()
+    pdf = window.book.with_suffix(".pdf")
+    if pdf.is_file():  # the book as exported, in the preview
+        preview = window.show_pdf(pdf)
+        preview.resize(900, 900)
+        _wait(lambda: preview.page_count > 0, 10)
+        _wait(lambda: False, 1.5)  # the pages in view are rendered by a worker meanwhile
+        shoot("pdf-preview", preview)
+        preview.close()
     return shots
+
+
+def _wait(ready: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.01)
 
 
 def run(book: Path, screenshots: Path | None = None, quit_after: bool = False) -> int:
