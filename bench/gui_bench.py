@@ -115,11 +115,15 @@ def analysis_ours(app: QApplication, book: Path, probe: LagProbe) -> float:
     run_until(app, lambda: not window.busy)
     seconds = time.perf_counter() - start
     probe.stop()
+    _shut(app, window)
+    return seconds
+
+
+def _shut(app: QApplication, window: MainWindow) -> None:
     window.close()
     window.thumbnails.close()
     window.deleteLater()
     app.processEvents()
-    return seconds
 
 
 def analysis_floor(app: QApplication, book: Path, probe: LagProbe) -> float:
@@ -180,10 +184,7 @@ def opening_ours(app: QApplication, book: Path, probe: LagProbe, count: int) -> 
     app.processEvents()
     seconds = time.perf_counter() - start
     probe.stop()
-    window.close()
-    window.thumbnails.close()
-    window.deleteLater()
-    app.processEvents()
+    _shut(app, window)
     return seconds
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QPointF, QSettings
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
@@ -65,14 +66,18 @@ def slot_centre(window: MainWindow, position: int, slot: int = 0) -> QPointF:
     return QPointF(rect.center())
 
 
-def act(window: MainWindow, qtbot: QtBot, point: QPointF, starts: str, submenu: str | None = None) -> None:
-    """Choose the entry starting with `starts` (in `submenu`) of the spread's menu at `point`."""
-    menu = window.spread.menu_for(point)
+def entry(menu: QMenu | None, starts: str, submenu: str | None = None) -> QAction:
+    """The entry of `menu` (or of its `submenu`) whose text starts with `starts`."""
     assert menu is not None
     actions = menu.actions()
     if submenu is not None:
         sub = next(a for a in actions if a.text() == submenu).menu()
         assert isinstance(sub, QMenu)
         actions = sub.actions()
-    next(a for a in actions if a.text().startswith(starts)).trigger()
+    return next(a for a in actions if a.text().startswith(starts))
+
+
+def act(window: MainWindow, qtbot: QtBot, point: QPointF, starts: str, submenu: str | None = None) -> None:
+    """Choose an entry of the spread's menu at `point`, and wait for what it does."""
+    entry(window.spread.menu_for(point), starts, submenu).trigger()
     idle(window, qtbot)

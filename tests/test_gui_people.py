@@ -18,7 +18,7 @@ from mixbook_desktop.ui.library import ROW
 from mixbook_desktop.ui.main_window import MainWindow
 from mixbook_desktop.ui.people_panel import PERSON_MIME, PeoplePanel
 from tests.analysis_support import demo_rows
-from tests.gui_support import WAIT_MS, idle
+from tests.gui_support import WAIT_MS, entry, idle
 
 
 def _saved(editor: MainWindow) -> dict[int, PersonSummary]:
@@ -86,13 +86,7 @@ def _drop(panel: PeoplePanel, dragged: int, onto: int) -> tuple[QDropEvent, QMim
 
 
 def act(menu: QMenu | None, starts: str, submenu: str | None = None) -> None:
-    assert menu is not None
-    actions = menu.actions()
-    if submenu is not None:
-        sub = next(a for a in actions if a.text() == submenu).menu()
-        assert isinstance(sub, QMenu)
-        actions = sub.actions()
-    action = next(a for a in actions if a.text().startswith(starts))
+    action = entry(menu, starts, submenu)
     assert action.isEnabled()
     action.trigger()
 

@@ -305,11 +305,16 @@ class MainWindow(QMainWindow):
         )
         return action
 
+    def _edits_pending(self) -> bool:
+        edits = [self._running[EDITS], *self._waiting[EDITS]]
+        long_edits = [t for t in (self._running[JOBS], *self._waiting[JOBS]) if t is not None and t.undoable]
+        return any(t is not None for t in edits) or bool(long_edits)
+
     def _after_edits(self, step: Callable[[], None]) -> None:
-        if self._running[EDITS] is None and not self._waiting[EDITS]:
-            step()
-        else:
+        if self._edits_pending():
             self._deferred.append(step)
+        else:
+            step()
 
     def _next_task(self, lane: str) -> None:
         waiting = self._waiting[lane]
@@ -317,7 +322,7 @@ class MainWindow(QMainWindow):
             self._running[lane] = None
             if lane == JOBS:
                 self._idle()
-            elif self._deferred:
+            if self._deferred and not self._edits_pending():
                 steps, self._deferred = self._deferred, []
                 for step in steps:
                     step()
@@ -378,6 +383,7 @@ class MainWindow(QMainWindow):
         done: Callable[[Any], object] | None = None,
         *,
         long: bool = False,
+        on_failed: Callable[[str], object] | None = None,
     ) -> Task:
         """`long`: an edit that may take a while (regrouping every face) goes in the long
         jobs' lane, with its progress in the status bar, so that it holds up no other edit."""
@@ -394,7 +400,11 @@ class MainWindow(QMainWindow):
             if done is not None:
                 done(result)
 
-        return self.run_task(name, snapshotted, recorded, changes_book=True, lane=JOBS if long else EDITS)
+        task = self.run_task(
+            name, snapshotted, recorded, changes_book=True, lane=JOBS if long else EDITS, on_failed=on_failed
+        )
+        task.undoable = True
+        return task
 
     def put_back(self, name: str, target: Snapshot, current: Snapshot, action: str) -> Task:
         """Undo or redo: the scope's rows as they were in `target`."""
@@ -664,9 +674,9 @@ class MainWindow(QMainWindow):
             if refused:
                 self.message.setText(f"{name} failed: {refused}")
 
-        task = self.edit(name, work, BOOK, saved)
-        task.failed.connect(lambda _reason: self.spread.crop_settled(page, slot))
-        return task
+        return self.edit(
+            name, work, BOOK, saved, on_failed=lambda _reason: self.spread.crop_settled(page, slot)
+        )
 
     def reset_crop(self, page: int, slot: int) -> Task:
         return self.edit(
@@ -779,8 +789,11 @@ class MainWindow(QMainWindow):
         # Edits asked for before this one (a tone just chosen) run in the other lane; they are
         # saved before the suggestion starts, so it is made with them. The wait is the worker's.
         saved = threading.Event()
-        barrier = self.run_task("Saving edits before a suggestion", lambda _project, _control: saved.set())
-        barrier.failed.connect(lambda _reason: saved.set())
+        self.run_task(
+            "Saving edits before a suggestion",
+            lambda _project, _control: saved.set(),
+            on_failed=lambda _reason: saved.set(),
+        )
 
         def work(project: Project, control: Control) -> Any:
             while not saved.wait(0.05):

@@ -60,6 +60,7 @@ class Task(QObject):
         self._work = work
         self._cancel = threading.Event()
         self.cancellable = False  # does the work check the cancel flag?
+        self.undoable = False  # an edit that goes on the undo stack once it is saved
         self._thread = threading.Thread(target=self._run, name=f"task: {name}", daemon=True)
 
     def start(self) -> None:
