@@ -3,6 +3,7 @@ a killed editor loses at most its last seconds of typing, never the project file
 
 from __future__ import annotations
 
+import selectors
 import signal
 import subprocess
 import sys
@@ -63,17 +64,12 @@ def test_an_editor_killed_while_typing_loses_nothing_saved(editor_book: Path, tm
         text=True,
     )
     try:
-        assert typing.stdout is not None and typing.stdout.readline().strip() == "typed"
-        deadline = time.monotonic() + 60
-        saved = None
-        while time.monotonic() < deadline:
-            with Project.open(book) as project:
-                saved = (catalog.caption_view(project).get(_paris_target(project)) or {}).get("text")
-            if saved:
-                break
-            time.sleep(0.2)
+        _read_until(typing, "typed")
+        _read_until(typing, "saved")  # an autosave, while the user types on
+        with Project.open(book) as project:
+            saved = (catalog.caption_view(project).get(_paris_target(project)) or {}).get("text")
         assert saved and saved.startswith("Rain on Paris"), "autosaved while the user kept typing"
-        time.sleep(0.7)  # the kill lands mid-typing, perhaps mid-save
+        _read_until(typing, "more")  # the kill lands mid-typing, perhaps mid-save
     finally:
         typing.send_signal(signal.SIGKILL)
         typing.wait(30)
@@ -82,6 +78,18 @@ def test_an_editor_killed_while_typing_loses_nothing_saved(editor_book: Path, tm
         assert project.integrity_ok()
         after = (catalog.caption_view(project).get(_paris_target(project)) or {}).get("text")
     assert after is not None and after.startswith(saved), "what was saved before the kill is there"
+
+
+def _read_until(process: subprocess.Popen[str], word: str, seconds: float = 60) -> None:
+    """Read the editor's lines until `word`, failing after `seconds` without it."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as waiting:
+        waiting.register(process.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if waiting.select(deadline - time.monotonic()) and process.stdout.readline().strip() == word:
+                return
+    raise AssertionError(f"the editor did not say {word!r} within {seconds} s")
 
 
 def _paris_target(project: Project) -> str:

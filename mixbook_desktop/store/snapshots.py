@@ -104,23 +104,27 @@ def put_back(project: Project, target: Snapshot, current: Snapshot, action: str)
     """Make the scope's rows what they are in `target`, from what the edit left (`current`: the
     other snapshot of the same edit); `action` ('undo' or 'redo') goes into a caption's history."""
     scope = target.scope
-    parts = list(zip(scope.parts, target.columns, target.rows, current.rows, strict=True))
+    # Per part: its rows by key as the edit left them and as they are to be (keyed parts only).
+    parts = [
+        (part, names, wanted, _by_key(part, names, now), _by_key(part, names, wanted))
+        for part, names, wanted, now in zip(
+            scope.parts, target.columns, target.rows, current.rows, strict=True
+        )
+    ]
     with project.db.atomic():
-        for part, names, wanted, now in parts:  # children first
+        for part, _names, _wanted, now_by_key, wanted_by_key in parts:  # children first
             if not part.key:
                 project.db.execute(f"DELETE FROM {part.table} WHERE {part.where}", part.params)
             elif not part.update_only:
-                gone = _by_key(part, names, now).keys() - _by_key(part, names, wanted).keys()
+                gone = sorted(now_by_key.keys() - wanted_by_key.keys(), key=repr)
                 where = " AND ".join(f"{k} IS ?" for k in part.key)
-                project.conn.executemany(f"DELETE FROM {part.table} WHERE {where}", sorted(gone, key=repr))
-        for part, names, wanted, now in reversed(parts):  # parents first
+                project.conn.executemany(f"DELETE FROM {part.table} WHERE {where}", gone)
+        for part, names, wanted, now_by_key, wanted_by_key in reversed(parts):  # parents first
             marks = ", ".join("?" for _ in names)
             insert = f"INSERT OR REPLACE INTO {part.table} ({', '.join(names)}) VALUES ({marks})"
             if not part.key:
                 project.conn.executemany(insert, wanted)
                 continue
-            before, after = _by_key(part, names, now), _by_key(part, names, wanted)
-            changed = [row for key, row in after.items() if key in before and before[key] != row]
             others = [n for n in names if n not in part.key]
             if others:  # a row that is all key (a rejection) is only ever added or removed
                 update = (
@@ -128,11 +132,12 @@ def put_back(project: Project, target: Snapshot, current: Snapshot, action: str)
                     f"WHERE {' AND '.join(f'{k} IS ?' for k in part.key)}"
                 )
                 order = [names.index(n) for n in (*others, *part.key)]
+                changed = [row for key, row in wanted_by_key.items() if now_by_key.get(key, row) != row]
                 project.conn.executemany(update, [tuple(row[i] for i in order) for row in changed])
             if part.update_only:
                 continue
-            for key, row in after.items():
-                if key not in before:
+            for key, row in wanted_by_key.items():
+                if key not in now_by_key:
                     # One that refers to a row gone since (a face found again) has nothing to keep.
                     with contextlib.suppress(sqlite3.IntegrityError):
                         project.conn.execute(insert, row)
@@ -146,5 +151,6 @@ def put_back(project: Project, target: Snapshot, current: Snapshot, action: str)
 def _by_key(
     part: Part, names: tuple[str, ...], rows: tuple[tuple[Any, ...], ...]
 ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """`rows` by their key; nothing for a part without one (it is put back whole)."""
     at = [names.index(k) for k in part.key]
-    return {tuple(row[i] for i in at): row for row in rows}
+    return {tuple(row[i] for i in at): row for row in rows} if part.key else {}

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from mixbook_desktop.ui.main_window import OPEN_WINDOWS, MainWindow
@@ -65,25 +64,31 @@ def save_screenshots(window: MainWindow, folder: Path) -> list[Path]:
     window.caption.choose("book")
     shoot("window-book-title")
     dialog = window.open_settings()
-    _wait(lambda: dialog.current is not None, 10)  # the book's settings, read in a task
+    wait_until(lambda: dialog.current is not None, 10)  # the book's settings, read in a task
     shoot("settings", dialog)
     dialog.close()
     pdf = window.book.with_suffix(".pdf")
     if pdf.is_file():  # the book as exported, in the preview
         preview = window.show_pdf(pdf)
         preview.resize(900, 900)
-        _wait(lambda: preview.page_count > 0, 10)
-        _wait(lambda: False, 1.5)  # the pages in view are rendered by a worker meanwhile
+        wait_until(lambda: preview.view.rendered(0), 10)  # opened and drawn by its worker
         shoot("pdf-preview", preview)
         preview.close()
     return shots
 
 
-def _wait(ready: Callable[[], bool], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not ready() and time.monotonic() < deadline:
-        QApplication.processEvents()
-        time.sleep(0.01)
+def wait_until(ready: Callable[[], bool], seconds: float, poll_ms: int = 10) -> bool:
+    """Run the event loop until `ready()` or `seconds` have passed; whether it is ready."""
+    if ready():
+        return True
+    loop = QEventLoop()
+    check = QTimer()
+    check.timeout.connect(lambda: loop.quit() if ready() else None)
+    check.start(poll_ms)
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    loop.exec()
+    check.stop()
+    return ready()
 
 
 def run(book: Path, screenshots: Path | None = None, quit_after: bool = False) -> int:

@@ -330,6 +330,10 @@ class PageView(QAbstractScrollArea):
     def current_page(self) -> int:
         return self._current
 
+    def rendered(self, page: int) -> bool:
+        """Whether the worker's image of the whole `page` is in."""
+        return page in self._whole
+
     def take(self, job: _Job, image: QImage) -> None:
         """An image from the worker."""
         if job.generation != self._generation or job.page >= len(self._rects):

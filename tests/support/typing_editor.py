@@ -1,8 +1,9 @@
 """The editor in a process of its own, with a user typing into the caption panel, for the crash
 tests to kill. Usage: python -m tests.support.typing_editor BOOK PHOTO_NAME TEXT
 
-It selects the photo, types TEXT a key at a time (as a person does), types on slowly after
-"typed" is printed, and never stops by itself: the test ends it with SIGKILL."""
+It selects the photo, types TEXT a key at a time (as a person does), prints "typed", then types
+on slowly, printing "more" at each word and "saved" when an edit is saved, and never stops by
+itself: the test ends it with SIGKILL."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def main() -> None:
     settings = QSettings(str(book.with_suffix(".ini")), QSettings.Format.IniFormat)
     window = MainWindow(book, settings)
     window.show()
+    window.undo_stack.indexChanged.connect(lambda _index: print("saved", flush=True))
 
     def when_read() -> None:
         if window.overview is None or window.busy:
@@ -41,6 +43,7 @@ def main() -> None:
     def more() -> None:
         # Still typing when the kill comes: these letters may be lost, what came before not.
         QTest.keyClicks(window.caption.editor, " and")
+        print("more", flush=True)
         QTimer.singleShot(100, more)
 
     QTimer.singleShot(0, when_read)
