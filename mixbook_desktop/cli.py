@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mixbook_desktop import __version__
+from mixbook_desktop import __version__, cli_cloud
 from mixbook_desktop.analysis import manifest
 from mixbook_desktop.core import paths
 from mixbook_desktop.core.book import PRODUCTS
@@ -22,7 +22,13 @@ from mixbook_desktop.export.pdf import ExportError, render_pngs, write_pdf
 from mixbook_desktop.layout.checks import Problem, Severity, check_book
 from mixbook_desktop.services import book as book_service
 from mixbook_desktop.services import captions, catalog, people
-from mixbook_desktop.services.analysis import FACE_PACK_KEY, AnalysisReport, PhotoDone, analyze_book
+from mixbook_desktop.services.analysis import (
+    FACE_PACK_KEY,
+    AnalysisReport,
+    PhotoDone,
+    analyze_book,
+    cloud_settings,
+)
 from mixbook_desktop.services.importer import Change, ImportReport, ImportResult, import_paths
 from mixbook_desktop.services.relink import relink_missing
 from mixbook_desktop.store.analysis import AnalysisStore
@@ -149,6 +155,10 @@ def _run_analysis(book: Path, jobs: int | None, face_pack: Path | None = None) -
     if face_pack is not None:
         err.print(f"faces from the InsightFace pack {face_pack}")
     with Project.open(book) as project:
+        cloud = cloud_settings(project)
+        if cloud is not None:
+            where = cloud.rekognition_endpoint or f"AWS {cloud.region}"
+            err.print(f"analysing in the cloud: photos to s3://{cloud.bucket}, Rekognition at {where}")
         progress = _progress("analysing")
 
         def show(done: PhotoDone) -> None:
@@ -858,6 +868,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=int, default=None)
     p.set_defaults(run=cmd_demo)
+    cli_cloud.add_parsers(sub)
     return parser
 
 

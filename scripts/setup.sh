@@ -36,6 +36,24 @@ if ! command -v pdfinfo >/dev/null; then
     apt_install poppler-utils
 fi
 
+# The caption mirror's tests start a real PostgreSQL server (initdb, pg_ctl). Debian keeps
+# those programs out of PATH, in /usr/lib/postgresql/<version>/bin, where the tests look too.
+have_postgres() {
+    if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
+        return 0
+    fi
+    local bin
+    for bin in /usr/lib/postgresql/*/bin; do
+        if [ -x "$bin/initdb" ] && [ -x "$bin/pg_ctl" ]; then
+            return 0
+        fi
+    done
+    return 1
+}
+if ! have_postgres; then
+    apt_install postgresql
+fi
+
 # Qt's own wheels carry Qt; these system libraries they expect, even offscreen, and the ones
 # its X11 plugin needs to open a window on a desktop (without them the editor cannot start).
 missing=()

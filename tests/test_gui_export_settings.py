@@ -220,9 +220,7 @@ def test_settings_survive_closing_and_reopening_the_dialog(
     dialog = window.settings_dialog
     assert dialog is not None and dialog.isVisible()
     qtbot.waitUntil(lambda: dialog.ready, timeout=WAIT_MS)
-    assert (
-        dialog.cloud_group.title() == "Cloud mode (not yet available)" and not dialog.cloud_group.isEnabled()
-    )
+    assert dialog.cloud_group.title() == "Cloud mode (this book)" and dialog.cloud_group.isEnabled()
     dialog.tone.setCurrentIndex(dialog.tone.findData(Tone.HEARTFELT.value))
     dialog.min_words.setValue(5)
     dialog.max_words.setValue(9)

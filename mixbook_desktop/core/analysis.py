@@ -33,13 +33,19 @@ class Stage(StrEnum):
 
 @dataclass(frozen=True)
 class FaceFound:
-    """One detected face; `embedding` is float32 bytes from the model named in `embedder`."""
+    """One detected face; `embedding` is float32 bytes from the model named in `embedder`.
+
+    A face found by Rekognition has no embedding: it has an id in the book's face collection
+    (`cloud_id`, with `embedder` naming the collection) and the faces the collection matched
+    it with (`matches`: their ids and similarity, 0-100)."""
 
     box: Box
     score: float
     landmarks: dict[str, tuple[float, float]]  # named points, fractions of the upright image
     embedding: bytes | None
     embedder: str | None
+    cloud_id: str | None = None
+    matches: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mixbook_desktop.analysis import manifest
 from mixbook_desktop.analysis.pipeline import stage_versions
-from mixbook_desktop.core.analysis import PhotoToAnalyze, Stage
+from mixbook_desktop.core.analysis import PhotoAnalysis, PhotoToAnalyze, Stage
 from mixbook_desktop.services import activity, analysis_worker, duplicates, people
 from mixbook_desktop.services.worker_pool import WorkerPool, default_workers
 from mixbook_desktop.store.analysis import AnalysisStore
 from mixbook_desktop.store.project import Project
+
+if TYPE_CHECKING:
+    from mixbook_desktop.cloud.config import CloudSettings
 
 # Per-photo ceiling. The slowest honest photo here (a 13-person group) takes ~3 s on one core.
 ANALYSIS_TIMEOUT_S = 120.0
@@ -94,6 +98,9 @@ def analyze_book(
 
     `face_pack` is an InsightFace model-pack folder to find and identify faces with instead of
     the bundled models; faces found before with other models are analysed again."""
+    settings = cloud_settings(project)
+    if settings is not None:
+        return _analyze_in_cloud(project, settings, on_done, on_total, cancel)
     report = AnalysisReport()
     report.model_problems = [
         f"{name}: {problem}" for name, problem in manifest.status(ANALYSIS_TASKS) if problem != "ok"
@@ -112,6 +119,48 @@ def analyze_book(
         with activity.analysis_running():
             _analyze(store, jobs, versions, report, on_done, cancel, workers, timeout, face_pack)
     # Cheap and book-wide: always brought up to date, also after a cancel.
+    report.people_placed = people.cluster(project)
+    report.duplicate_groups = len({g for g, _ in duplicates.regroup(project).values()})
+    return report
+
+
+def cloud_settings(project: Project) -> CloudSettings | None:
+    """The book's cloud settings when it is analysed in the cloud; None in local mode, which
+    then imports nothing of the cloud code (and opens no socket)."""
+    saved = AnalysisStore(project).get_setting("cloud") or {}
+    if saved.get("analysis") != "cloud":
+        return None
+    from mixbook_desktop.cloud import config
+
+    return config.load(project)
+
+
+def _analyze_in_cloud(
+    project: Project,
+    settings: CloudSettings,
+    on_done: Callable[[PhotoDone], None] | None,
+    on_total: Callable[[int], None] | None,
+    cancel: threading.Event | None,
+) -> AnalysisReport:
+    from mixbook_desktop.services import cloud_analysis
+
+    report = AnalysisReport()
+    cancel = cancel or threading.Event()
+
+    def heard(job: PhotoToAnalyze, found: PhotoAnalysis | None, reason: str | None) -> None:
+        if found is None:
+            errors = dict.fromkeys(job.stages, reason or "analysis failed")
+            done = PhotoDone(job.path, job.sha256, job.stages, errors, None)
+        else:
+            faces = len(found.faces) if found.faces is not None else None
+            done = PhotoDone(job.path, job.sha256, job.stages, dict(found.errors), faces)
+        report.done.append(done)
+        if on_done:
+            on_done(done)
+
+    with activity.analysis_running():
+        report.model_problems = cloud_analysis.analyze_cloud(project, settings, heard, on_total, cancel)
+    report.cancelled = cancel.is_set() and not report.model_problems
     report.people_placed = people.cluster(project)
     report.duplicate_groups = len({g for g, _ in duplicates.regroup(project).values()})
     return report

@@ -53,6 +53,11 @@ class Options:
     min_words: int = 6
     max_words: int = 10
     model: str | None = None  # a GGUF path; None for the bundled model
+    # Where the model runs: "local" (llama.cpp here), "openai" (an OpenAI-compatible
+    # endpoint) or "bedrock"; the endpoint's details come from the book's cloud settings.
+    # Not part of the provenance: moving a book to another backend keeps its suggestions.
+    backend: str = "local"
+    remote: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def settings(self) -> Settings:
         return Settings(
@@ -76,12 +81,15 @@ class Options:
 def load_options(project: Project) -> Options:
     store = AnalysisStore(project)
     words = store.get_setting(WORDS_KEY) or [6, 10]
+    cloud: dict[str, Any] = store.get_setting("cloud") or {}
     return Options(
         tone=Tone(store.get_setting(TONE_KEY) or Tone.NEUTRAL.value),
         style_hint=store.get_setting(STYLE_KEY),
         min_words=int(words[0]),
         max_words=int(words[1]),
         model=store.get_setting(MODEL_KEY),
+        backend=str(cloud.get("captions", "local")),
+        remote=cloud,
     )
 
 
@@ -256,7 +264,12 @@ class CaptionReport:
 
 
 def make_generator(options: Options) -> CaptionGenerator:
-    return LlamaCppGenerator(Path(options.model) if options.model else None, threads=caption_threads)
+    if options.backend == "local":
+        return LlamaCppGenerator(Path(options.model) if options.model else None, threads=caption_threads)
+    # Remote backends are imported only when chosen: local mode loads no network code.
+    from mixbook_desktop.cloud.captions import remote_generator
+
+    return remote_generator(options.backend, options.remote)
 
 
 def resolve_photo(project: Project, ref: str) -> str:

@@ -8,20 +8,24 @@ its new person and never offered to the old one again. Re-clustering only moves 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mixbook_desktop.store.analysis import AnalysisStore
-from mixbook_desktop.store.people import PeopleStore, Person
+from mixbook_desktop.store.people import FaceVectors, PeopleStore, Person
 from mixbook_desktop.store.project import Project
 
 THRESHOLD_KEY = "people.threshold"
 # L2 distance between dlib descriptors under which two faces are the same person. Measured on
 # the development photos (README, "People threshold"): the same person 0.04-0.43, different
 # people 0.55 and up. dlib's own advice is 0.6; 0.5 splits the gap in our measurements.
-DEFAULT_THRESHOLDS = {"dlib": 0.5, "arcface": 1.1}
+# For faces in a Rekognition collection the distance is 1 - similarity / 100: 0.2 is a
+# similarity of 80, Rekognition's own default FaceMatchThreshold.
+DEFAULT_THRESHOLDS = {"dlib": 0.5, "arcface": 1.1, "rekognition": 0.2}
 # A face is compared with a person through its few nearest faces of that person: robust to one
 # odd photo without letting a long chain of look-alikes pull different people together.
 _NEAREST = 3
@@ -32,7 +36,31 @@ class PeopleError(Exception):
 
 
 def _family(embedder: str) -> str:
+    if embedder.startswith(REKOGNITION_PREFIX):
+        return "rekognition"
     return "arcface" if embedder.startswith("arcface") or "insightface" in embedder else "dlib"
+
+
+# Faces found by Rekognition name their collection as their embedder: "rekognition:<id>".
+REKOGNITION_PREFIX = "rekognition:"
+Distances = Callable[[int, list[int]], NDArray[np.float64]]
+
+
+def _faces_and_distances(store: PeopleStore, embedder: str) -> tuple[FaceVectors, Distances]:
+    """The faces of one embedder, and the distances from one of them (a row) to others."""
+    if _family(embedder) != "rekognition":
+        data = store.vectors(embedder)
+        return data, lambda row, others: np.linalg.norm(data.vectors[others] - data.vectors[row], axis=1)
+    faces, cloud_ids, similarity = store.collection_faces(embedder)
+
+    def from_matches(row: int, others: list[int]) -> NDArray[np.float64]:
+        # A pair the collection did not match is as far apart as faces can be.
+        return np.array(
+            [1.0 - similarity.get((cloud_ids[row], cloud_ids[i]), 0.0) / 100.0 for i in others],
+            dtype=np.float64,
+        )
+
+    return faces, from_matches
 
 
 def threshold(project: Project, embedder: str = "dlib") -> float:
@@ -59,7 +87,7 @@ def cluster(project: Project) -> int:
         rejected = store.rejections()
         for embedder in store.embedders():
             limit = threshold(project, embedder)
-            data = store.vectors(embedder)
+            data, distances = _faces_and_distances(store, embedder)
             owners = list(data.person_ids)
             for row, face_id in enumerate(data.ids):
                 if owners[row] is not None:
@@ -67,7 +95,7 @@ def cluster(project: Project) -> int:
                 assigned = [i for i, owner in enumerate(owners) if owner is not None]
                 best: tuple[float, int] | None = None
                 if assigned:
-                    dist = np.linalg.norm(data.vectors[assigned] - data.vectors[row], axis=1)
+                    dist = distances(row, assigned)
                     by_person: dict[int, list[float]] = {}
                     for i, d in zip(assigned, dist, strict=True):
                         owner = owners[i]

@@ -1,6 +1,7 @@
 """A book's settings together, as the editor's settings dialog shows them: read at once, and
 checked all together before any is saved, so that a change with one bad value saves nothing.
-Each setting stays owned, checked and saved by its own service, as the command line uses it."""
+Each setting stays owned, checked and saved by its own service, as the command line uses it
+(the cloud mode's by cloud.config, which imports no AWS library and opens no connection)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 from mixbook_desktop.analysis.manifest import ModelError, spec
 from mixbook_desktop.captions.llama_backend import DEFAULT_MODEL
+from mixbook_desktop.cloud import config as cloud_config
+from mixbook_desktop.cloud.config import CloudError, CloudSettings
 from mixbook_desktop.core.book import product_named
 from mixbook_desktop.core.captions import Tone
 from mixbook_desktop.services import analysis, captions, people
@@ -31,6 +34,7 @@ class BookSettings:
     face_pack: str  # an InsightFace pack folder; '' for the bundled face models
     threshold: float
     faces: str  # DLIB or ARCFACE: whose threshold `threshold` is
+    cloud: CloudSettings  # where analysis and captions run; credentials are never part of it
 
 
 def read(project: Project) -> BookSettings:
@@ -51,6 +55,7 @@ def read(project: Project) -> BookSettings:
         face_pack=str(pack) if pack is not None else "",
         threshold=people.threshold(project, faces),
         faces=faces,
+        cloud=cloud_config.load(project),
     )
 
 
@@ -86,6 +91,10 @@ def threshold_changed(old: BookSettings, new: BookSettings) -> bool:
     return round(old.threshold, 3) != round(new.threshold, 3)
 
 
+def cloud_changed(old: BookSettings, new: BookSettings) -> bool:
+    return old.cloud != new.cloud
+
+
 def check(old: BookSettings, new: BookSettings) -> str | None:
     """The first problem with what changed from `old` to `new`, in one line, or None."""
     try:
@@ -98,22 +107,28 @@ def check(old: BookSettings, new: BookSettings) -> str | None:
             analysis.check_face_pack(new.face_pack)
         if threshold_changed(old, new):
             people.check_threshold(new.threshold)
+        if cloud_changed(old, new):
+            cloud_config.check(new.cloud)
     except ValueError as exc:  # an unknown product or a size out of range
         return str(exc)
-    except (captions.CaptionError, people.PeopleError, ModelError) as exc:
+    except (captions.CaptionError, people.PeopleError, ModelError, CloudError) as exc:
         return str(exc)
     return None
 
 
 def save_choices(project: Project, old: BookSettings, new: BookSettings) -> None:
-    """The caption options and the face pack: settings only, used by the next caption or
-    analysis run (suggestions made with other caption options are then made again)."""
+    """The caption options, the face pack and the cloud mode: settings only, used by the next
+    caption or analysis run (suggestions made with other caption options are then made again;
+    a new analysis backend keeps the photos, people and captions, and starts nothing)."""
     with project.db.atomic():
         changed = caption_changes(old, new)
         if changed:
             captions.save_options(project, **changed)
         if face_pack_changed(old, new):
             analysis.set_face_pack(project, new.face_pack)
+        if cloud_changed(old, new):
+            # All of them, checked again here: what is saved is what the dialog showed.
+            cloud_config.save(project, **new.cloud.as_json())
 
 
 def change_product(project: Project, product: str) -> book_service.LayoutReport:

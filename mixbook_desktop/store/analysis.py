@@ -74,10 +74,26 @@ class AnalysisStore:
             pk=("photo_id", "stage"),
         )
 
-    def save_failure(self, job: PhotoToAnalyze, versions: dict[Stage, str], reason: str) -> None:
+    def save_failure(
+        self, job: PhotoToAnalyze, versions: dict[Stage, str], reason: str, keep_results: bool = False
+    ) -> None:
+        """Record why `job` failed. With `keep_results`, a stage that has a result from before
+        (made elsewhere, e.g. on this machine before the book moved to the cloud) keeps it and
+        stays pending, so that a failure never takes away what was analysed."""
         with self.db.atomic():
+            kept = (
+                {
+                    r["stage"]
+                    for r in self.db.query(
+                        "SELECT stage FROM analysis WHERE photo_id = ? AND error IS NULL", [job.photo_id]
+                    )
+                }
+                if keep_results
+                else set()
+            )
             for stage in job.stages:
-                self._put(job.photo_id, stage, versions[stage], None, reason)
+                if stage.value not in kept:
+                    self._put(job.photo_id, stage, versions[stage], None, reason)
 
     def save(self, job: PhotoToAnalyze, versions: dict[Stage, str], found: PhotoAnalysis) -> None:
         """Store every stage of `job` in one transaction: a kill keeps all of it or none."""
@@ -87,6 +103,7 @@ class AnalysisStore:
                     self._put(job.photo_id, stage, versions[stage], None, found.errors[stage])
             if found.faces is not None:
                 self._replace_faces(job.photo_id, found.faces)
+                self._save_cloud_faces(job.photo_id, found.faces)
                 self._put(job.photo_id, Stage.FACES, versions[Stage.FACES], {"count": len(found.faces)}, None)
             if found.emotions is not None:
                 ids = [
@@ -166,6 +183,40 @@ class AnalysisStore:
         for fid, _ in old:
             if fid not in kept:
                 self.db.execute("DELETE FROM faces WHERE id = ?", [fid])
+
+    def _save_cloud_faces(self, photo_id: int, faces: list[FaceFound]) -> None:
+        """The collection ids of faces found by Rekognition, and the matches found for them."""
+        ids = [
+            r["id"] for r in self.db.query("SELECT id FROM faces WHERE photo_id = ? ORDER BY idx", [photo_id])
+        ]
+        for face_id, face in zip(ids, faces, strict=True):
+            self.db.execute("DELETE FROM cloud_faces WHERE face_id = ?", [face_id])
+            if face.cloud_id is None or face.embedder is None:
+                continue
+            self.db.execute(
+                "INSERT OR REPLACE INTO cloud_faces (face_id, collection, cloud_face_id) VALUES (?, ?, ?)",
+                [face_id, face.embedder, face.cloud_id],
+            )
+            # Kept both ways round: either face may be the one looked up later.
+            for other, similarity in face.matches:
+                for a, b in ((face.cloud_id, other), (other, face.cloud_id)):
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO cloud_face_matches (collection, a, b, similarity) "
+                        "VALUES (?, ?, ?, ?)",
+                        [face.embedder, a, b, similarity],
+                    )
+
+    def cloud_face_ids(self, photo_id: int) -> list[str]:
+        """The collection ids of a photo's faces, to take out of the collection before the
+        photo's faces are indexed again."""
+        return [
+            r["cloud_face_id"]
+            for r in self.db.query(
+                "SELECT c.cloud_face_id FROM cloud_faces c JOIN faces f ON f.id = c.face_id "
+                "WHERE f.photo_id = ?",
+                [photo_id],
+            )
+        ]
 
     def results(self) -> dict[int, dict[str, dict[str, Any]]]:
         """photo id -> stage -> {'result': ..., 'error': ..., 'version': ...}."""

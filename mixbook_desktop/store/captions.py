@@ -98,11 +98,15 @@ class CaptionStore:
             return int(str(table.last_pk))
 
     def latest(self) -> dict[str, StoredSuggestion]:
-        """The newest suggestion of every target."""
+        """The newest suggestion of every target. By time first: a suggestion mirrored from
+        another copy of the book arrives with a higher id than older ones made here."""
         rows = self.db.query(
             """
-            SELECT * FROM caption_suggestions
-            WHERE id IN (SELECT MAX(id) FROM caption_suggestions GROUP BY target)
+            SELECT * FROM caption_suggestions s
+            WHERE id = (
+                SELECT id FROM caption_suggestions t WHERE t.target = s.target
+                ORDER BY created_at DESC, id DESC LIMIT 1
+            )
             """
         )
         return {r["target"]: _suggestion(r) for r in rows}

@@ -170,6 +170,86 @@ MIGRATIONS: list[str] = [
         choice TEXT NOT NULL CHECK (choice IN ('include', 'exclude'))
     );
     """,
+    # 5: cloud mode. What the book has in S3 under content-addressed keys, multipart uploads
+    # in flight (resumed after a kill rather than started over), and people in a Rekognition
+    # face collection: the id Rekognition gave each face and the matches it found between them.
+    """
+    CREATE TABLE cloud_objects (
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('original', 'analysis')),
+        size INTEGER NOT NULL,
+        uploaded_at TEXT NOT NULL,
+        PRIMARY KEY (bucket, key)
+    );
+    CREATE INDEX cloud_objects_sha256 ON cloud_objects(sha256, kind);
+    CREATE TABLE cloud_multipart (
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        upload_id TEXT NOT NULL,
+        part_size INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        PRIMARY KEY (bucket, key)
+    );
+    CREATE TABLE cloud_faces (
+        face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
+        collection TEXT NOT NULL,
+        cloud_face_id TEXT NOT NULL,
+        UNIQUE (collection, cloud_face_id)
+    );
+    CREATE TABLE cloud_face_matches (
+        collection TEXT NOT NULL,
+        a TEXT NOT NULL,
+        b TEXT NOT NULL,
+        similarity REAL NOT NULL CHECK (similarity BETWEEN 0 AND 100),
+        PRIMARY KEY (collection, a, b)
+    );
+    """,
+    # 6: syncing captions with a PostgreSQL mirror (cloud/caption_sync.py). History events and
+    # suggestions get a uid, the one name a row has in every copy of the book and on the
+    # server (the local id differs between copies); a trigger gives one to each new row, so
+    # the code that writes them needs no change. Per server: which incarnation of the book's
+    # data there this copy knows (epoch: a server restored or emptied since starts anew), how
+    # far this copy has read its changes, and up to which local id this copy's rows are there;
+    # per target: the caption as both sides had it after the last sync, the base of a
+    # three-way merge. The book's lasting id (cloud.config.book_id) is made here rather than
+    # on first use, so that every copy of the file, even one made before any sync, is the
+    # same book on the server.
+    """
+    INSERT OR IGNORE INTO settings (key, value) VALUES ('book.id', '"' || lower(hex(randomblob(16))) || '"');
+    ALTER TABLE caption_history ADD COLUMN uid TEXT;
+    ALTER TABLE caption_suggestions ADD COLUMN uid TEXT;
+    UPDATE caption_history SET uid = lower(hex(randomblob(16)));
+    UPDATE caption_suggestions SET uid = lower(hex(randomblob(16)));
+    CREATE UNIQUE INDEX caption_history_uid ON caption_history(uid);
+    CREATE UNIQUE INDEX caption_suggestions_uid ON caption_suggestions(uid);
+    CREATE TRIGGER caption_history_give_uid AFTER INSERT ON caption_history WHEN NEW.uid IS NULL
+    BEGIN
+        UPDATE caption_history SET uid = lower(hex(randomblob(16))) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER caption_suggestions_give_uid AFTER INSERT ON caption_suggestions WHEN NEW.uid IS NULL
+    BEGIN
+        UPDATE caption_suggestions SET uid = lower(hex(randomblob(16))) WHERE id = NEW.id;
+    END;
+    CREATE TABLE caption_sync (
+        server TEXT PRIMARY KEY,
+        epoch TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        history_id INTEGER NOT NULL,
+        suggestion_id INTEGER NOT NULL,
+        synced_at TEXT NOT NULL
+    );
+    CREATE TABLE caption_sync_base (
+        server TEXT NOT NULL,
+        target TEXT NOT NULL,
+        text TEXT,
+        source TEXT,
+        locked INTEGER NOT NULL CHECK (locked IN (0, 1)),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (server, target)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -76,6 +76,32 @@ class PeopleStore:
             vectors,
         )
 
+    def collection_faces(
+        self, collection: str
+    ) -> tuple[FaceVectors, list[str], dict[tuple[str, str], float]]:
+        """The faces of a Rekognition collection (with empty vectors), their collection ids in
+        the same order, and the similarity (0-100) of every pair the collection matched."""
+        rows = list(
+            self.db.query(
+                "SELECT f.id, f.person_id, f.pinned, c.cloud_face_id FROM faces f "
+                "JOIN cloud_faces c ON c.face_id = f.id WHERE f.embedder = ? ORDER BY f.photo_id, f.idx",
+                [collection],
+            )
+        )
+        faces = FaceVectors(
+            [r["id"] for r in rows],
+            [r["person_id"] for r in rows],
+            [bool(r["pinned"]) for r in rows],
+            np.zeros((len(rows), 0), dtype=np.float32),
+        )
+        matches = {
+            (r["a"], r["b"]): float(r["similarity"])
+            for r in self.db.query(
+                "SELECT a, b, similarity FROM cloud_face_matches WHERE collection = ?", [collection]
+            )
+        }
+        return faces, [r["cloud_face_id"] for r in rows], matches
+
     def rejections(self) -> set[tuple[int, int]]:
         return {(r["face_id"], r["person_id"]) for r in self.db.query("SELECT * FROM face_rejections")}
 

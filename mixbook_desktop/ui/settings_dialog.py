@@ -1,11 +1,12 @@
 """Edit > Settings: the book's settings and the app's, in one dialog that is not modal.
 
-The book's settings (its product, caption options and model, face models and people threshold)
-are saved in the project file through the services: they shape what is in the book, the
-command line reads them from there, they travel with the file to another machine, and each
-change is a step to undo. The app's settings (how many worker processes this computer gives
-an import or an analysis, where GGUF files were last picked from) belong to the computer, not
-to a book, and live in QSettings.
+The book's settings (its product, caption options and model, face models, people threshold
+and cloud mode) are saved in the project file through the services: they shape what is in the
+book, the command line reads them from there, they travel with the file to another machine,
+and each change is a step to undo. The app's settings (how many worker processes this computer
+gives an import or an analysis, where GGUF files were last picked from) belong to the computer,
+not to a book, and live in QSettings. The cloud mode's keys and passwords belong to neither: the
+dialog never asks for one; they come from the AWS chain or the OS keyring (`cloud-login`).
 
 Nothing is read from or written to the book on the GUI thread: the dialog asks the window for
 a task to read the settings, and applies them as edits in tasks (a re-layout for a product,
@@ -20,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -33,11 +34,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from mixbook_desktop.cloud import config as cloud_config
+from mixbook_desktop.cloud.config import CloudSettings
 from mixbook_desktop.core.book import PRODUCTS
 from mixbook_desktop.core.captions import Tone
 from mixbook_desktop.services import settings as book_settings
@@ -53,16 +57,33 @@ if TYPE_CHECKING:
 JOBS_KEY = "analysis/jobs"  # 0: one worker process per core
 MODEL_FOLDER_KEY = "captions/model_folder"
 
-# What each kind of change may alter, for its undo: the caption options and the face pack are
-# settings rows only; a new threshold also moves faces between people.
-CHOICES = Scope("settings", (Part("settings", where="key LIKE 'captions.%' OR key = 'analysis.face_pack'"),))
+# What each kind of change may alter, for its undo: the caption options, the face pack and the
+# cloud mode are settings rows only; a new threshold also moves faces between people.
+CHOICES = Scope(
+    "settings",
+    (
+        Part(
+            "settings",
+            where="key LIKE 'captions.%' OR key = 'analysis.face_pack' OR key = ?",
+            params=(cloud_config.SETTINGS_KEY,),
+        ),
+    ),
+)
 GROUPING = Scope("people", (*PEOPLE.parts, Part("settings", where="key LIKE 'people.threshold.%'")))
 
 READING = "Reading the settings"
 WORDS_RANGE = (1, 40)  # as captions.check_options allows
 THRESHOLD_STEP = 0.05
 ERROR_STYLE = "color: #b3261e;"
-DIALOG_WIDTH = 680
+DIALOG_WIDTH = 680  # of the left column: room for a path, and for each note on a line or two
+
+# The choices' texts, with what cloud.config saves for each.
+ANALYSIS_BACKENDS = (("On this computer", "local"), ("Amazon Rekognition", "cloud"))
+CAPTION_BACKENDS = (
+    ("On this computer", "local"),
+    ("OpenAI-compatible endpoint", "openai"),
+    ("Amazon Bedrock", "bedrock"),
+)
 
 
 def worker_count(settings: QSettings) -> int | None:
@@ -92,7 +113,13 @@ class SettingsDialog(QDialog):
     # Layout.
 
     def _build(self) -> None:
-        column = QVBoxLayout(self)
+        # Two columns, the cloud mode on the right: one column would be taller than a laptop's
+        # screen, and a scroll area would hide the notes that say what a change does.
+        outer = QVBoxLayout(self)
+        columns = QHBoxLayout()
+        outer.addLayout(columns)
+        column = QVBoxLayout()
+        columns.addLayout(column, 3)
         self.book_group = QGroupBox("This book (saved in the book file; Edit > Undo takes a change back)")
         form = QFormLayout(self.book_group)
 
@@ -165,17 +192,13 @@ class SettingsDialog(QDialog):
         app_form.addRow(_note("For importing and analysing photos; fewer leaves the computer more room."))
         column.addWidget(app_group)
 
-        # Where the cloud mode's settings go once it exists: captions from Amazon Bedrock, and
-        # the credentials' profile and region, kept out of the book file.
-        self.cloud_group = QGroupBox("Cloud mode (not yet available)")
-        cloud = QVBoxLayout(self.cloud_group)
-        cloud.addWidget(_note("Captions and analysis in the cloud will be set up here."))
-        self.cloud_group.setEnabled(False)
-        column.addWidget(self.cloud_group)
+        column.addStretch(1)
+        self._build_cloud()
+        columns.addWidget(self.cloud_group, 2)
 
         self.message = QLabel()
         self.message.setWordWrap(True)
-        column.addWidget(self.message)
+        outer.addWidget(self.message)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
             | QDialogButtonBox.StandardButton.Apply
@@ -185,12 +208,78 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         apply_button = self.buttons.button(QDialogButtonBox.StandardButton.Apply)
         apply_button.clicked.connect(self.apply)
-        column.addWidget(self.buttons)
-        self.setMinimumWidth(DIALOG_WIDTH)  # room for a path, and for each note on a line or two
+        outer.addWidget(self.buttons)
+        self.book_group.setMinimumWidth(DIALOG_WIDTH)
         self._enable(False)
+
+    def _build_cloud(self) -> None:
+        self.cloud_group = QGroupBox("Cloud mode (this book)")
+        box = QVBoxLayout(self.cloud_group)
+        form = self.cloud_form = QFormLayout()
+        box.addLayout(form)
+
+        self.analysis_backend = _choices(ANALYSIS_BACKENDS)
+        form.addRow("Analyse photos", self.analysis_backend)
+        form.addRow(_note("The next Analyse Photos runs there; photos, people and captions are kept."))
+        # The bucket and endpoints stay open with local analysis too: upload and compare use them.
+        self.bucket = _line("none yet (needed for Rekognition and uploads)")
+        form.addRow("S3 bucket", self.bucket)
+        self.prefix = _line("none")
+        form.addRow("Key prefix", self.prefix)
+        self.region = _line("an AWS region, e.g. eu-west-1")
+        form.addRow("Region", self.region)
+        self.s3_endpoint = _line("optional: AWS itself, or an S3-compatible server")
+        form.addRow("S3 endpoint URL", self.s3_endpoint)
+        self.rekognition_endpoint = _line("optional: AWS itself")
+        form.addRow("Rekognition endpoint", self.rekognition_endpoint)
+
+        self.caption_backend = _choices(CAPTION_BACKENDS)
+        form.addRow("Captions", self.caption_backend)
+        self.local_captions_note = _note("Made here, by the caption model on the left.")
+        form.addRow(self.local_captions_note)
+        self.openai_url = _line("e.g. http://localhost:8080/v1")
+        form.addRow("Endpoint URL", self.openai_url)
+        self.openai_model = _line("the endpoint's default")
+        form.addRow("Model name", self.openai_model)
+        self.bedrock_model = _line("e.g. meta.llama3-2-3b-instruct-v1:0")
+        form.addRow("Bedrock model id", self.bedrock_model)
+        self.bedrock_endpoint = _line("optional: AWS itself")
+        form.addRow("Bedrock endpoint", self.bedrock_endpoint)
+        self.caption_backend.currentIndexChanged.connect(self._show_caption_fields)
+
+        self.postgres_url = _line("optional: postgresql://user@host/db")
+        form.addRow("Caption mirror", self.postgres_url)
+        self.postgres_url.setToolTip(
+            "A PostgreSQL database that `sync` copies the captions and their history to"
+        )
+
+        credentials = QLabel(
+            "Keys and passwords are never kept in the book, nor asked for here. AWS keys come from "
+            "the AWS chain (aws configure, the environment); an API key or a database password "
+            "from the OS keyring, put there by:\n"
+            # On a line of its own: a wrapped line would break the command at its hyphen.
+            "mixbook-desktop cloud-login"
+        )
+        credentials.setWordWrap(True)  # in a box layout, unlike a form's row, it gets its height
+        credentials.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        credentials.setStyleSheet("color: palette(mid);")
+        box.addWidget(credentials)
+        box.addStretch(1)
+        self._show_caption_fields()
+
+    def _show_caption_fields(self) -> None:
+        """Only the chosen caption backend's fields; the others keep what they hold, so that
+        a choice taken back loses nothing."""
+        chosen = self.caption_backend.currentData()
+        self.cloud_form.setRowVisible(self.local_captions_note, chosen == "local")
+        for widget in (self.openai_url, self.openai_model):
+            self.cloud_form.setRowVisible(widget, chosen == "openai")
+        for widget in (self.bedrock_model, self.bedrock_endpoint):
+            self.cloud_form.setRowVisible(widget, chosen == "bedrock")
 
     def _enable(self, on: bool) -> None:
         self.book_group.setEnabled(on)
+        self.cloud_group.setEnabled(on)
         for button in (QDialogButtonBox.StandardButton.Ok, QDialogButtonBox.StandardButton.Apply):
             self.buttons.button(button).setEnabled(on)
 
@@ -243,8 +332,43 @@ class SettingsDialog(QDialog):
         self.threshold.setValue(values.threshold)
         faces = "ArcFace" if values.faces == book_settings.ARCFACE else "dlib"
         self.threshold_label.setText(f"People threshold ({faces} faces)")
+        self._show_cloud(values.cloud)
         self._enable(True)
         self._say("")
+
+    def _show_cloud(self, cloud: CloudSettings) -> None:
+        self.analysis_backend.setCurrentIndex(self.analysis_backend.findData(cloud.analysis))
+        self.caption_backend.setCurrentIndex(self.caption_backend.findData(cloud.captions))
+        for edit, value in (
+            (self.bucket, cloud.bucket),
+            (self.prefix, cloud.prefix),
+            (self.region, cloud.region),
+            (self.s3_endpoint, cloud.s3_endpoint),
+            (self.rekognition_endpoint, cloud.rekognition_endpoint),
+            (self.openai_url, cloud.openai_url),
+            (self.openai_model, cloud.openai_model),
+            (self.bedrock_model, cloud.bedrock_model),
+            (self.bedrock_endpoint, cloud.bedrock_endpoint),
+            (self.postgres_url, cloud.postgres_url),
+        ):
+            edit.setText(value or "")
+
+    def wanted_cloud(self) -> CloudSettings:
+        """The cloud settings as shown ('' is none), for cloud.config to check."""
+        return CloudSettings(
+            analysis=self.analysis_backend.currentData(),
+            bucket=_text(self.bucket),
+            prefix=self.prefix.text().strip(),
+            region=self.region.text().strip(),
+            s3_endpoint=_text(self.s3_endpoint),
+            rekognition_endpoint=_text(self.rekognition_endpoint),
+            captions=self.caption_backend.currentData(),
+            openai_url=_text(self.openai_url),
+            openai_model=_text(self.openai_model),
+            bedrock_model=_text(self.bedrock_model),
+            bedrock_endpoint=_text(self.bedrock_endpoint),
+            postgres_url=_text(self.postgres_url),
+        )
 
     # Choosing files.
 
@@ -282,6 +406,7 @@ class SettingsDialog(QDialog):
             caption_model=self.caption_model.text().strip(),
             face_pack=self.face_pack.text().strip(),
             threshold=threshold,
+            cloud=self.wanted_cloud(),
         )
 
     def apply(self) -> bool:
@@ -297,10 +422,13 @@ class SettingsDialog(QDialog):
             return False
         self.main_window.settings.setValue(JOBS_KEY, self.jobs.value())
         edits: list[tuple[str, Callable[[Project, Control], Any], Scope, bool]] = []
-        if book_settings.caption_changes(old, new) or book_settings.face_pack_changed(old, new):
+        choices = book_settings.caption_changes(old, new) or book_settings.face_pack_changed(old, new)
+        cloud = book_settings.cloud_changed(old, new)
+        if choices or cloud:
+            # One edit, one step to undo: they are all rows of the settings table.
             edits.append(
                 (
-                    "Caption and face settings",
+                    _choices_name(bool(choices), cloud),
                     lambda project, _control: book_settings.save_choices(project, old, new),
                     CHOICES,
                     False,
@@ -371,6 +499,30 @@ def _read(project: Project, _control: Control) -> BookSettings | str:
         return book_settings.read(project)
     except Exception as exc:
         return f"The book's settings could not be read: {exc}"
+
+
+def _choices_name(choices: bool, cloud: bool) -> str:
+    if choices and cloud:
+        return "Caption, face and cloud settings"
+    return "Cloud mode settings" if cloud else "Caption and face settings"
+
+
+def _text(edit: QLineEdit) -> str | None:
+    return edit.text().strip() or None
+
+
+def _line(placeholder: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
+def _choices(choices: tuple[tuple[str, str], ...]) -> QComboBox:
+    box = QComboBox()
+    for text, value in choices:
+        box.addItem(text, value)
+    box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    return box
 
 
 def _note(text: str) -> QLabel:
