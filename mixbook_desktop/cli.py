@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from mixbook_desktop import __version__, cli_cloud
@@ -159,24 +159,31 @@ def _run_analysis(book: Path, jobs: int | None, face_pack: Path | None = None) -
         if cloud is not None:
             where = cloud.rekognition_endpoint or f"AWS {cloud.region}"
             err.print(f"analysing in the cloud: photos to s3://{cloud.bucket}, Rekognition at {where}")
-        progress = _progress("analysing")
+        progress = _progress("{task.description}")
+        sending: list[TaskID] = []
 
         def show(done: PhotoDone) -> None:
             progress.advance(task)
             for stage, reason in sorted(done.errors.items()):
                 out.print(f"[red]error[/]      {done.path}: {stage}: {reason}")
 
+        def uploading(sent: int, size: int) -> None:
+            if not sending:
+                sending.append(progress.add_task("uploading (bytes)", total=size))
+            progress.update(sending[0], completed=sent, total=size)
+
         with progress:
-            task = progress.add_task("analyse", total=None)
+            task = progress.add_task("analysing", total=None)
             report = analyze_book(
                 project,
                 on_done=show,
                 on_total=lambda n: progress.update(task, total=n),
                 workers=jobs,
                 face_pack=face_pack,
+                on_upload=uploading,
             )
     for problem in report.model_problems:
-        err.print(f"[red]model problem[/] {problem}")
+        err.print(f"[red]problem[/] {problem}")
     failed = len({d.sha256 for d in report.failed})
     noun = "photo" if len(report.done) == 1 else "photos"
     out.print(
@@ -204,7 +211,7 @@ def cmd_people(args: argparse.Namespace) -> int:
     with Project.open(args.book) as project:
         try:
             if args.threshold is not None:
-                people.set_threshold(project, args.threshold)
+                people.set_threshold(project, args.threshold, people.book_faces(project))
                 say(f"people threshold set to {args.threshold:g}; run with --recluster to apply it")
             if args.name:
                 person = people.name(project, args.name[0], args.name[1])

@@ -75,9 +75,9 @@ def cmd_login(args: argparse.Namespace) -> int:
             out.print("saved the endpoint's API key in the OS keyring")
             return 0
         if args.postgres:
-            from mixbook_desktop.cloud import caption_sync
+            from mixbook_desktop.cloud import postgres
 
-            caption_sync.save_pg_password(args.postgres, getpass.getpass(f"password for {args.postgres}: "))
+            postgres.save_pg_password(args.postgres, getpass.getpass(f"password for {args.postgres}: "))
             out.print("saved the PostgreSQL password in the OS keyring")
             return 0
         access = input("AWS access key id: ").strip()

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from mixbook_desktop.cloud import caption_sync, config
+from mixbook_desktop.cloud import caption_sync, config, postgres
 from mixbook_desktop.cloud.caption_sync import (
     CAPTION_COLUMNS,
     HISTORY_COLUMNS,
@@ -26,10 +26,10 @@ from mixbook_desktop.cloud.caption_sync import (
     SUGGESTION_COLUMNS,
     TargetNames,
     pending_changes,
-    save_pg_password,
     sync_captions,
 )
 from mixbook_desktop.cloud.config import CloudError
+from mixbook_desktop.cloud.postgres import save_pg_password
 from mixbook_desktop.core.captions import Facts, Source, Suggestion, TextKind, Tone
 from mixbook_desktop.services import captions as service
 from mixbook_desktop.store import captions as caption_store
@@ -522,7 +522,7 @@ def test_no_password_in_the_project_file_logs_or_messages(
 
         # None at all, and no keyring on this machine.
         monkeypatch.delenv("PGPASSWORD")
-        monkeypatch.setattr(caption_sync, "pg_password", lambda url: None)
+        monkeypatch.setattr(postgres, "pg_password", lambda url: None)
         with pytest.raises(CloudError) as missing:
             sync_captions(project)
         messages.append(str(missing.value))
@@ -596,7 +596,7 @@ def test_a_url_that_cannot_be_used_is_refused_without_a_network_call(url: str, t
 
 
 def test_scrub_removes_what_a_connection_string_carries() -> None:
-    scrub: Callable[[str], str] = caption_sync.scrub
+    scrub: Callable[[str], str] = postgres.scrub
     assert "hunter2" not in scrub("invalid dsn: host=x password=hunter2 user=y")
     assert "hunter2" not in scrub("could not use postgresql://app:hunter2@db/x")
     assert "hunter 2" not in scrub("bad conninfo password='hunter 2' host=x")

@@ -82,7 +82,7 @@ def test_a_bedrock_backend_without_credentials_fails_each_request_with_the_reaso
 
 
 def test_logs_of_aws_libraries_never_hold_a_key_in_use() -> None:
-    aws._remember("AKIDEXAMPLEKEY1234", "wJalrXUtnFEMIexampleSECRET")
+    aws.remember("AKIDEXAMPLEKEY1234", "wJalrXUtnFEMIexampleSECRET")
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     logger = logging.getLogger("botocore.endpoint")

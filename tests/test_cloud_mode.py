@@ -12,7 +12,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,11 @@ import pytest
 from PIL import Image
 
 from mixbook_desktop.analysis.pipeline import stage_versions
-from mixbook_desktop.cloud import aws, config
+from mixbook_desktop.cloud import aws, config, uploads
 from mixbook_desktop.cloud.rekognition import CloudAnalyzer
 from mixbook_desktop.core.analysis import Stage
 from mixbook_desktop.services import captions, cloud_analysis, people
-from mixbook_desktop.services.analysis import analyze_book
+from mixbook_desktop.services.analysis import AnalysisReport, analyze_book
 from mixbook_desktop.services.importer import import_paths
 from mixbook_desktop.store.analysis import AnalysisStore
 from mixbook_desktop.store.captions import CaptionStore
@@ -163,6 +163,16 @@ def test_switching_to_the_cloud_and_back_keeps_every_photo_person_and_caption(
     assert "botocore" in caplog.text  # the libraries did log, redacted
 
 
+def _analyse_while(book: Path, state: RekognitionStandIn, fault: Callable[[], None]) -> AnalysisReport:
+    """An analysis while the stand-in answers every request with `fault`'s error."""
+    fault()
+    try:
+        with Project.open(book) as project:
+            return analyze_book(project)
+    finally:
+        state.clear_faults()
+
+
 def test_throttling_leaves_photos_for_the_next_run_and_loses_nothing(
     demo_book: Path,
     tmp_path: Path,
@@ -177,12 +187,7 @@ def test_throttling_leaves_photos_for_the_next_run_and_loses_nothing(
     settings = _to_cloud(book, s3_server, url)
     with Project.open(book) as project:  # throttled from the first photo on, not before
         CloudAnalyzer(settings, cloud_analysis.collection_id(project)).ensure_collection()
-    state.throttle_next(1_000_000)
-    try:
-        with Project.open(book) as project:
-            report = analyze_book(project)
-    finally:
-        state.clear_faults()
+    report = _analyse_while(book, state, lambda: state.throttle_next(1_000_000))
     assert len(report.model_problems) == 1 and "left for the next run" in report.model_problems[0]
     assert "ProvisionedThroughputExceeded" in report.model_problems[0]
     assert _state(book) == local  # nothing lost, nothing marked failed: all still pending
@@ -208,12 +213,7 @@ def test_refused_credentials_stop_at_once_with_one_line(
     local = _state(book)
     _to_cloud(book, s3_server, url)
     # S3 accepts the test keys; Rekognition refuses them.
-    state.deny_next(1_000_000)
-    try:
-        with Project.open(book) as project:
-            report = analyze_book(project)
-    finally:
-        state.clear_faults()
+    report = _analyse_while(book, state, lambda: state.deny_next(1_000_000))
     assert len(report.model_problems) == 1
     assert "AccessDenied" in report.model_problems[0]
     assert SECRET_KEY not in report.model_problems[0]
@@ -361,3 +361,36 @@ def test_sync_from_the_command_line_mirrors_captions_to_postgresql(
     with psycopg.connect(pg_env.url) as db:
         texts = [r[0] for r in db.execute("SELECT text FROM mixbook.captions").fetchall()]
     assert "Our first morning on the coast" in texts
+
+
+def test_an_analysis_copy_gone_from_s3_is_uploaded_again_in_the_same_run(
+    demo_book: Path,
+    tmp_path: Path,
+    s3_server: SeaweedServer,
+    rekognition: tuple[str, RekognitionStandIn],
+    aws_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, _ = rekognition
+    book = copy_book(demo_book, tmp_path)
+    settings = _to_cloud(book, s3_server, url)
+    upload = uploads.upload_book
+    with Project.open(book) as project:
+        victim = sorted(AnalysisStore(project).photo_ids())[0]
+    rounds: list[int] = []
+
+    def upload_then_lose_one(*args: Any, **kwargs: Any) -> uploads.UploadReport:
+        report = upload(*args, **kwargs)
+        rounds.append(len(report.uploaded))
+        if len(rounds) == 1:  # someone deletes a copy between the upload and Rekognition
+            s3_server.client().delete_object(
+                Bucket=settings.bucket, Key=uploads.analysis_key(settings, victim)
+            )
+        return report
+
+    monkeypatch.setattr(uploads, "upload_book", upload_then_lose_one)
+    with Project.open(book) as project:
+        report = analyze_book(project)
+    assert report.model_problems == [] and not report.failed
+    assert len(report.done) == len(_state(book)["photos"])
+    assert rounds[1:] == [1]  # the second round sent the lost copy, and only it

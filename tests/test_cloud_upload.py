@@ -26,13 +26,12 @@ import pytest
 from PIL import Image, ImageOps
 
 from mixbook_desktop.cloud import aws
+from mixbook_desktop.cloud.analysis_copy import ANALYSIS_MAX_SIDE, analysis_copy
 from mixbook_desktop.cloud.config import CloudError, CloudSettings
 from mixbook_desktop.cloud.uploads import (
-    ANALYSIS_MAX_SIDE,
     PhotoUpload,
     UploadReport,
     UploadStopped,
-    analysis_copy,
     analysis_key,
     ensure_bucket,
     forget_analysis_copy,
@@ -207,7 +206,7 @@ def test_analysis_copy_too_small_corrupt_elongated_and_squeezed(
 
     # Content that stays large: quality goes down (then size) until the limit is met.
     noise = noisy_jpeg(tmp_path / "noise.jpg", (1800, 1200))
-    monkeypatch.setattr("mixbook_desktop.cloud.uploads.ANALYSIS_MAX_BYTES", 250_000)
+    monkeypatch.setattr("mixbook_desktop.cloud.analysis_copy.ANALYSIS_MAX_BYTES", 250_000)
     squeezed = analysis_copy(str(noise), sha_of(noise.read_bytes()))
     assert len(squeezed) <= 250_000
     assert Image.open(io.BytesIO(squeezed)).format == "JPEG"

@@ -23,7 +23,8 @@ _known_secrets: set[str] = set()
 _lock = threading.Lock()
 
 
-def _remember(*secrets: str | None) -> None:
+def remember(*secrets: str | None) -> None:
+    """Secrets in use, to be blanked out of every message and log line from now on."""
     _redact_logs()
     with _lock:
         _known_secrets.update(s for s in secrets if s and len(s) >= 8)
@@ -82,7 +83,7 @@ def keyring_secret(name: str) -> str | None:
     except (KeyringError, RuntimeError):
         return None
     if found:
-        _remember(found)
+        remember(found)
     return found or None
 
 
@@ -148,7 +149,7 @@ def session(settings: CloudSettings) -> Any:
     found = chained.get_credentials()
     if found is not None:
         frozen = found.get_frozen_credentials()
-        _remember(frozen.access_key, frozen.secret_key, frozen.token)
+        remember(frozen.access_key, frozen.secret_key, frozen.token)
         return chained
     pair = keyring_credentials()
     if pair is None:
@@ -156,7 +157,7 @@ def session(settings: CloudSettings) -> Any:
             "no AWS credentials: set them up with `aws configure` (or AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY), or save them with `mixbook-desktop cloud-login`"
         )
-    _remember(*pair)
+    remember(*pair)
     return boto3.Session(
         aws_access_key_id=pair[0], aws_secret_access_key=pair[1], region_name=settings.region
     )

@@ -93,14 +93,17 @@ def analyze_book(
     workers: int | None = None,
     timeout: float = ANALYSIS_TIMEOUT_S,
     face_pack: Path | None = None,
+    on_upload: Callable[[int, int], None] | None = None,
 ) -> AnalysisReport:
     """Run the pending analysis of `project`; `cancel` stops after the photo in hand.
 
     `face_pack` is an InsightFace model-pack folder to find and identify faces with instead of
-    the bundled models; faces found before with other models are analysed again."""
+    the bundled models; faces found before with other models are analysed again. A book set
+    to cloud analysis is analysed by Rekognition instead, after its photos are uploaded
+    (`on_upload` hears the bytes done of the total)."""
     settings = cloud_settings(project)
     if settings is not None:
-        return _analyze_in_cloud(project, settings, on_done, on_total, cancel)
+        return _analyze_in_cloud(project, settings, on_done, on_total, cancel, on_upload)
     report = AnalysisReport()
     report.model_problems = [
         f"{name}: {problem}" for name, problem in manifest.status(ANALYSIS_TASKS) if problem != "ok"
@@ -141,6 +144,7 @@ def _analyze_in_cloud(
     on_done: Callable[[PhotoDone], None] | None,
     on_total: Callable[[int], None] | None,
     cancel: threading.Event | None,
+    on_upload: Callable[[int, int], None] | None,
 ) -> AnalysisReport:
     from mixbook_desktop.services import cloud_analysis
 
@@ -159,7 +163,9 @@ def _analyze_in_cloud(
             on_done(done)
 
     with activity.analysis_running():
-        report.model_problems = cloud_analysis.analyze_cloud(project, settings, heard, on_total, cancel)
+        report.model_problems = cloud_analysis.analyze_cloud(
+            project, settings, heard, on_total, cancel, on_upload=on_upload
+        )
     report.cancelled = cancel.is_set() and not report.model_problems
     report.people_placed = people.cluster(project)
     report.duplicate_groups = len({g for g, _ in duplicates.regroup(project).values()})

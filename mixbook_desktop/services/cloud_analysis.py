@@ -96,8 +96,8 @@ def analyze_cloud(
     analyzer: CloudAnalyzer | None = None,
 ) -> list[str]:
     """Analyse the book's pending photos in the cloud; `on_job` hears each photo's outcome
-    after it is stored (analysis None and a reason when it failed). Returns problems that
-    stopped or shortened the run, one line each."""
+    after it is stored (analysis None and a reason when it failed). Returns what stopped or
+    shortened the run, one line each (a photo's own failure is told through `on_job`)."""
     cancel = cancel or threading.Event()
     store = AnalysisStore(project)
     collection = collection_id(project)
@@ -107,10 +107,8 @@ def analyze_cloud(
         on_total(len(jobs))
     if not jobs:
         return []
-    problems: list[str] = []
     try:
         uploads.ensure_bucket(settings)
-        sent = uploads.upload_book(project, settings, on_progress=on_upload, cancel=cancel)
         analyzer = analyzer or CloudAnalyzer(settings, collection)
         analyzer.ensure_collection()
     except RekognitionError as exc:
@@ -119,70 +117,94 @@ def analyze_cloud(
         return [str(exc)]
     except CloudError as exc:
         return [str(exc)]
-    not_uploaded = dict(sent.failed)
-    for path, reason in not_uploaded.items():
-        problems.append(f"{path}: not uploaded: {reason}")
-    todo = [j for j in jobs if j.path not in not_uploaded]
-    for job in jobs:
-        if job.path in not_uploaded:
-            on_job(job, None, f"not uploaded: {not_uploaded[job.path]}")
-    if sent.cancelled or cancel.is_set():
-        return problems
-    old_ids = {job.photo_id: store.cloud_face_ids(job.photo_id) for job in todo}
-    busy: list[str] = []
-    with ThreadPoolExecutor(CLOUD_THREADS, thread_name_prefix="rekognition") as pool:
-        pending: set[Future[CloudOutcome]] = set()
-        queue = list(reversed(todo))
+    run = _Run(store, versions, analyzer, settings, on_job, cancel)
+    todo = jobs
+    # A copy missing from S3 (deleted since it was uploaded) is uploaded again and its photo
+    # tried once more in the same run.
+    for _round in range(2):
+        try:
+            sent = uploads.upload_book(project, settings, on_progress=on_upload, cancel=cancel)
+        except CloudError as exc:
+            return [*run.problems, str(exc)]
+        failed = dict(sent.failed)
+        for job in todo:
+            if job.path in failed:
+                on_job(job, None, f"not uploaded: {failed[job.path]}")
+        if sent.cancelled or cancel.is_set():
+            break
+        todo = run.analyze([j for j in todo if j.path not in failed])
+        if not todo or cancel.is_set():
+            break
+    if todo:
+        run.busy += [f"{j.path}: the analysis copy is not in S3" for j in todo]
+    if run.busy:
+        run.problems.append(f"{run.busy[0]}; {len(run.busy)} photos were left for the next run")
+    return run.problems
 
-        def fill() -> None:
-            while queue and len(pending) < CLOUD_THREADS * 2 and not cancel.is_set():
-                job = queue.pop()
-                pending.add(pool.submit(_analyze_one, analyzer, settings, job, old_ids[job.photo_id], cancel))
 
-        fill()
-        while pending:
-            finished, _ = wait(pending, return_when="FIRST_COMPLETED")
-            for future in finished:
-                pending.discard(future)
-                outcome = future.result()
-                _store(store, versions, outcome, problems, busy)
-                on_job(
-                    outcome.job,
-                    outcome.analysis,
-                    str(outcome.error) if outcome.error is not None else None,
-                )
-                if outcome.error is not None and outcome.error.failure is Failure.STOP:
-                    cancel.set()
+class _Run:
+    """One cloud analysis: photos in flight on a few threads, results stored on this one."""
+
+    def __init__(
+        self,
+        store: AnalysisStore,
+        versions: dict[Stage, str],
+        analyzer: CloudAnalyzer,
+        settings: CloudSettings,
+        on_job: Callable[[PhotoToAnalyze, PhotoAnalysis | None, str | None], None],
+        cancel: threading.Event,
+    ) -> None:
+        self.store, self.versions, self.analyzer, self.settings = store, versions, analyzer, settings
+        self.on_job, self.cancel = on_job, cancel
+        self.problems: list[str] = []  # what stopped the run
+        self.busy: list[str] = []  # photos left pending for the next run
+
+    def analyze(self, jobs: list[PhotoToAnalyze]) -> list[PhotoToAnalyze]:
+        """Analyse `jobs`; returns those whose analysis copy S3 did not have."""
+        old_ids = {job.photo_id: self.store.cloud_face_ids(job.photo_id) for job in jobs}
+        missing: list[PhotoToAnalyze] = []
+        queue = list(reversed(jobs))
+        with ThreadPoolExecutor(CLOUD_THREADS, thread_name_prefix="rekognition") as pool:
+            pending: set[Future[CloudOutcome]] = set()
+
+            def fill() -> None:
+                while queue and len(pending) < CLOUD_THREADS * 2 and not self.cancel.is_set():
+                    job = queue.pop()
+                    args = (self.analyzer, self.settings, job, old_ids[job.photo_id], self.cancel)
+                    pending.add(pool.submit(_analyze_one, *args))
+
             fill()
-    if busy:
-        problems.append(f"{busy[0]}; {len(busy)} photos were left for the next run")
-    return problems
+            while pending:
+                finished, _ = wait(pending, return_when="FIRST_COMPLETED")
+                for future in finished:
+                    pending.discard(future)
+                    outcome = future.result()
+                    if outcome.error is not None and outcome.error.failure is Failure.MISSING:
+                        uploads.forget_analysis_copy(self.store.db, outcome.job.sha256)
+                        missing.append(outcome.job)
+                        continue
+                    self._store(outcome)
+                    if outcome.error is not None and outcome.error.failure is Failure.STOP:
+                        self.cancel.set()
+                fill()
+        return missing
 
-
-def _store(
-    store: AnalysisStore,
-    versions: dict[Stage, str],
-    outcome: CloudOutcome,
-    problems: list[str],
-    busy: list[str],
-) -> None:
-    job, error = outcome.job, outcome.error
-    if outcome.analysis is not None:
-        stages = set(job.stages) | ({Stage.FACES} if Stage.EMOTIONS in job.stages else set())
-        store.save(replace(job, stages=frozenset(stages)), versions, outcome.analysis)
-        return
-    assert error is not None
-    if error.failure is Failure.STOP:
-        if str(error) not in problems:
-            problems.append(str(error))
-    elif error.failure is Failure.RETRY:
-        busy.append(str(error))  # nothing stored: the photo stays pending
-    elif error.failure is Failure.MISSING:
-        # Forget the upload, so that the next run puts the analysis copy there again.
-        uploads.forget_analysis_copy(store.db, job.sha256)
-        busy.append(str(error))
-    else:
-        store.save_failure(job, versions, str(error), keep_results=True)
+    def _store(self, outcome: CloudOutcome) -> None:
+        job, error = outcome.job, outcome.error
+        if outcome.analysis is not None:
+            stages = set(job.stages) | ({Stage.FACES} if Stage.EMOTIONS in job.stages else set())
+            self.store.save(replace(job, stages=frozenset(stages)), self.versions, outcome.analysis)
+        elif error is not None and error.failure is Failure.STOP:
+            # The run's failure, not the photo's: said once, in the problems.
+            if str(error) not in self.problems:
+                self.problems.append(str(error))
+            return
+        elif error is not None and error.failure is Failure.RETRY:
+            self.busy.append(str(error))  # nothing stored: the photo stays pending
+            return
+        else:
+            self.store.save_failure(job, self.versions, str(error), keep_results=True)
+        self.on_job(job, outcome.analysis, str(error) if error is not None else None)
 
 
 def compare(

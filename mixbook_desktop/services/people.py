@@ -63,6 +63,15 @@ def _faces_and_distances(store: PeopleStore, embedder: str) -> tuple[FaceVectors
     return faces, from_matches
 
 
+def book_faces(project: Project) -> str:
+    """The kind of face descriptor the book's next analysis gives, whose threshold applies:
+    a Rekognition collection in cloud mode, ArcFace with an InsightFace pack, else dlib."""
+    store = AnalysisStore(project)
+    if (store.get_setting("cloud") or {}).get("analysis") == "cloud":
+        return REKOGNITION_PREFIX
+    return "arcface" if store.get_setting("analysis.face_pack") else "dlib"
+
+
 def threshold(project: Project, embedder: str = "dlib") -> float:
     saved = AnalysisStore(project).get_setting(f"{THRESHOLD_KEY}.{_family(embedder)}")
     return float(saved) if saved is not None else DEFAULT_THRESHOLDS[_family(embedder)]

@@ -21,7 +21,8 @@ from mixbook_desktop.store.analysis import AnalysisStore
 from mixbook_desktop.store.book import PRODUCT_KEY
 from mixbook_desktop.store.project import Project
 
-DLIB, ARCFACE = "dlib", "arcface"  # the face descriptors, each with a threshold of its own
+# The face descriptors, each with a threshold of its own (people.book_faces names them).
+DLIB, ARCFACE, REKOGNITION = "dlib", "arcface", people.REKOGNITION_PREFIX
 
 
 @dataclass(frozen=True)
@@ -33,14 +34,14 @@ class BookSettings:
     caption_model: str  # a GGUF file; '' for the bundled model
     face_pack: str  # an InsightFace pack folder; '' for the bundled face models
     threshold: float
-    faces: str  # DLIB or ARCFACE: whose threshold `threshold` is
+    faces: str  # DLIB, ARCFACE or REKOGNITION: whose threshold `threshold` is
     cloud: CloudSettings  # where analysis and captions run; credentials are never part of it
 
 
 def read(project: Project) -> BookSettings:
     options = captions.load_options(project)
     pack = analysis.face_pack_of(project)
-    faces = ARCFACE if pack is not None else DLIB
+    faces = people.book_faces(project)
     try:
         product = book_service.product_of(project).key
     except book_service.BookError:

@@ -330,7 +330,9 @@ class SettingsDialog(QDialog):
         self.caption_model.setText(values.caption_model)
         self.face_pack.setText(values.face_pack)
         self.threshold.setValue(values.threshold)
-        faces = "ArcFace" if values.faces == book_settings.ARCFACE else "dlib"
+        faces = {book_settings.ARCFACE: "ArcFace", book_settings.REKOGNITION: "Rekognition"}.get(
+            values.faces, "dlib"
+        )
         self.threshold_label.setText(f"People threshold ({faces} faces)")
         self._show_cloud(values.cloud)
         self._enable(True)
