@@ -161,3 +161,27 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class MemoryKeyring:
+    """An OS keyring stand-in: keyring's own API, in memory."""
+
+    def __init__(self) -> None:
+        self.saved: dict[tuple[str, str], str] = {}
+
+    def set_password(self, service: str, user: str, password: str) -> None:
+        self.saved[(service, user)] = password
+
+    def get_password(self, service: str, user: str) -> str | None:
+        return self.saved.get((service, user))
+
+
+@pytest.fixture
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
+    """The OS keyring, in memory for the test (CI machines have none)."""
+    import keyring
+
+    memory = MemoryKeyring()
+    monkeypatch.setattr(keyring, "set_password", memory.set_password)
+    monkeypatch.setattr(keyring, "get_password", memory.get_password)
+    return memory

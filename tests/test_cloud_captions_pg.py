@@ -37,6 +37,7 @@ from mixbook_desktop.store import snapshots
 from mixbook_desktop.store.captions import CaptionStore
 from mixbook_desktop.store.migrations import APPLICATION_ID, MIGRATIONS
 from mixbook_desktop.store.project import Project
+from tests.cloud_support import MemoryKeyring
 from tests.support.postgres import PostgresServer
 
 Rows = list[tuple[Any, ...]]
@@ -543,27 +544,14 @@ def test_no_password_in_the_project_file_logs_or_messages(
         assert "wrong-" not in text
 
 
-class MemoryKeyring:
-    """An OS keyring stand-in: keyring's own API, in memory."""
-
-    def __init__(self) -> None:
-        self.saved: dict[tuple[str, str], str] = {}
-
-    def set_password(self, service: str, user: str, password: str) -> None:
-        self.saved[(service, user)] = password
-
-    def get_password(self, service: str, user: str) -> str | None:
-        return self.saved.get((service, user))
-
-
 def test_the_password_can_come_from_the_os_keyring(
-    tmp_path: Path, pg_env: PostgresServer, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    pg_env: PostgresServer,
+    clock: Clock,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import keyring
-
-    memory = MemoryKeyring()
-    monkeypatch.setattr(keyring, "set_password", memory.set_password)
-    monkeypatch.setattr(keyring, "get_password", memory.get_password)
+    memory = memory_keyring
     monkeypatch.delenv("PGPASSWORD")
     save_pg_password(pg_env.url, pg_env.password)
     assert list(memory.saved) == [("mixbook-desktop", f"postgres:app@127.0.0.1:{pg_env.port}/postgres")]

@@ -31,7 +31,7 @@ from mixbook_desktop.store.captions import CaptionStore
 from mixbook_desktop.store.people import PeopleStore
 from mixbook_desktop.store.project import Project
 from tests.analysis_support import copy_book
-from tests.cloud_support import ACCESS_KEY, REGION, SECRET_KEY, unique_bucket
+from tests.cloud_support import ACCESS_KEY, REGION, SECRET_KEY, MemoryKeyring, unique_bucket
 from tests.conftest import ROOT
 from tests.support.rekognition_server import RekognitionStandIn, serving
 from tests.support.seaweed import SeaweedServer
@@ -394,3 +394,26 @@ def test_an_analysis_copy_gone_from_s3_is_uploaded_again_in_the_same_run(
     assert report.model_problems == [] and not report.failed
     assert len(report.done) == len(_state(book)["photos"])
     assert rounds[1:] == [1]  # the second round sent the lost copy, and only it
+
+
+def test_aws_keys_can_come_from_the_os_keyring(
+    demo_book: Path,
+    tmp_path: Path,
+    s3_server: SeaweedServer,
+    rekognition: tuple[str, RekognitionStandIn],
+    aws_env: None,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The AWS chain has nothing: the keys come from where `cloud-login` puts them.
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    aws.save_to_keyring(ACCESS_KEY, SECRET_KEY)
+    assert set(memory_keyring.saved.values()) == {ACCESS_KEY, SECRET_KEY}
+    book = copy_book(demo_book, tmp_path)
+    _to_cloud(book, s3_server, rekognition[0])
+    with Project.open(book) as project:
+        report = analyze_book(project)
+    assert report.model_problems == [] and not report.failed
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("demo.mbook*"))
+    assert SECRET_KEY.encode() not in raw and ACCESS_KEY.encode() not in raw

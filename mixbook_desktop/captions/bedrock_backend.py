@@ -54,7 +54,9 @@ class BedrockGenerator:
                 raise GeneratorError(
                     "Bedrock captions need boto3: pip install 'mixbook-desktop[cloud]'"
                 ) from None
-            self._client = boto3.client(
+            # A session of its own: boto3's default one keeps the first credentials it found for
+            # the life of the process, so keys the user changes since would go unseen.
+            self._client = boto3.Session().client(
                 "bedrock-runtime", region_name=self._region, endpoint_url=self._endpoint_url, **self._options
             )
         return self._client

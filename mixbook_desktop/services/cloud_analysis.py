@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from mixbook_desktop.analysis.quality import VERSION as QUALITY_VERSION
 from mixbook_desktop.analysis.quality import assess
-from mixbook_desktop.cloud import config, rekognition, uploads
+from mixbook_desktop.cloud import aws, config, rekognition, uploads
 from mixbook_desktop.cloud.config import CloudError, CloudSettings
 from mixbook_desktop.cloud.rekognition import CloudAnalyzer, Failure, RekognitionError
 from mixbook_desktop.core.analysis import PhotoAnalysis, PhotoToAnalyze, Stage
@@ -108,7 +108,8 @@ def analyze_cloud(
     if not jobs:
         return []
     try:
-        uploads.ensure_bucket(settings)
+        s3 = aws.client(settings, "s3")  # one client: each one made loads botocore's models again
+        uploads.ensure_bucket(settings, s3)
         analyzer = analyzer or CloudAnalyzer(settings, collection)
         analyzer.ensure_collection()
     except RekognitionError as exc:
@@ -123,7 +124,7 @@ def analyze_cloud(
     # tried once more in the same run.
     for _round in range(2):
         try:
-            sent = uploads.upload_book(project, settings, on_progress=on_upload, cancel=cancel)
+            sent = uploads.upload_book(project, settings, s3, on_progress=on_upload, cancel=cancel)
         except CloudError as exc:
             return [*run.problems, str(exc)]
         failed = dict(sent.failed)

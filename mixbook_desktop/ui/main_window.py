@@ -40,6 +40,7 @@ from mixbook_desktop.store.project import Project
 from mixbook_desktop.store.snapshots import BOOK, PEOPLE, Scope, Snapshot, caption, put_back, setting, take
 from mixbook_desktop.ui.autosave import Autosave
 from mixbook_desktop.ui.captions_panel import CaptionPanel
+from mixbook_desktop.ui.cloud_menu import CloudMenu
 from mixbook_desktop.ui.library import ROW, LibraryPhoto, LibraryView, PhotoFilter, PhotoModel, library_photos
 from mixbook_desktop.ui.panels import ChecksPanel, DetailsPanel, FilterBar
 from mixbook_desktop.ui.pdf_preview import PdfPreview
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         OPEN_WINDOWS.append(self)
         self.reload()
+        self.cloud.start()
 
     # Layout of the window.
 
@@ -157,6 +159,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
         self.message = QLabel()
+        self.message.setMinimumWidth(1)  # a long message is cut at the edge, never widens the window
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(240)
         self.cancel_button = QPushButton("Cancel")
@@ -217,6 +220,7 @@ class MainWindow(QMainWindow):
         faces = QAction("Show &Faces", self, checkable=True, checked=True)
         faces.toggled.connect(self._toggle_faces)
         view.addAction(faces)
+        self.cloud = CloudMenu(self)  # its own menu, and the automatic caption sync
         tools = QToolBar("Book")
         tools.setObjectName("book-toolbar")
         for action in (self.analyse_action, self.autofill_action, self.caption_action):
@@ -585,6 +589,15 @@ class MainWindow(QMainWindow):
                 done[0] += 1
                 control.report(done[0], total[0], f"{done[0]} of {total[0]} photos")
 
+            def on_upload(sent: int, size: int) -> None:
+                # Cloud mode: the photos go to S3 before Rekognition sees the first one.
+                megabytes = 1 << 20
+                control.report(
+                    sent // megabytes,
+                    size // megabytes,
+                    f"uploading, {sent / 1e6:.0f} of {size / 1e6:.0f} MB",
+                )
+
             # The book's face models, as the command line uses them: analysing it with others
             # would find all its faces again.
             report = analyze_book(
@@ -594,6 +607,7 @@ class MainWindow(QMainWindow):
                 cancel=control.cancel,
                 workers=workers,
                 face_pack=face_pack_of(project),
+                on_upload=on_upload,
             )
             control.check()  # stopped early: say so (what was done is saved)
             return report
@@ -621,7 +635,9 @@ class MainWindow(QMainWindow):
             control.check()  # stopped early: say so (what was done is saved)
             return report
 
-        return self.job("Suggesting captions", work, changes_book=True, cancellable=True)
+        return self.cloud.sync_after(
+            self.job("Suggesting captions", work, changes_book=True, cancellable=True)
+        )
 
     def place_photo(self, page: int, slot: int, sha256: str) -> Task:
         return self.edit(
