@@ -39,6 +39,9 @@ def test_settings_are_saved_in_the_book_and_checked_first(tmp_path: Path) -> Non
             ({"analysis": "cloud", "bucket": ""}, "bucket"),
             ({"captions": "openai"}, "URL"),
             ({"nonsense": 1}, "no cloud setting"),
+            ({"postgres_url": "postgresql://db/app?password=hunter2"}, "password"),
+            ({"postgres_url": "postgresql://db/app?sslpassword=hunter2"}, "password"),
+            ({"openai_url": "http://host/v1?api_key=hunter2"}, "query"),
         ]
         for bad, why in refused:
             with pytest.raises(CloudError, match=why) as caught:
@@ -115,3 +118,18 @@ def test_local_mode_loads_no_cloud_library(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "LOADED []" in done.stdout
+
+
+def test_credentials_that_cannot_work_stop_the_run_and_thresholds_keep_to_their_kind() -> None:
+    from botocore.exceptions import NoCredentialsError, ParamValidationError, UnauthorizedSSOTokenError
+
+    from mixbook_desktop.cloud.rekognition import Failure, classify
+    from mixbook_desktop.services.people import REKOGNITION_PREFIX, PeopleError, check_threshold
+
+    assert classify(NoCredentialsError()).failure is Failure.STOP
+    assert classify(UnauthorizedSSOTokenError()).failure is Failure.STOP
+    assert classify(ParamValidationError(report="bad")).failure is Failure.PHOTO
+    check_threshold(0.2, REKOGNITION_PREFIX + "c")
+    check_threshold(0.8)  # a dlib distance
+    with pytest.raises(PeopleError, match="Rekognition"):
+        check_threshold(0.8, REKOGNITION_PREFIX + "c")

@@ -12,6 +12,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,11 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _to_cloud(book: Path, s3: SeaweedServer, url: str) -> config.CloudSettings:
+    """The book set to cloud analysis on the loopback servers. Copies of one book share its id
+    (a copied file is the same book), so each test's copy is made a book of its own: a face
+    collection of its own."""
     with Project.open(book) as project:
+        AnalysisStore(project).set_setting(config.BOOK_ID_KEY, uuid.uuid4().hex)
         return config.save(
             project,
             analysis="cloud",
@@ -155,6 +160,15 @@ def test_switching_to_the_cloud_and_back_keeps_every_photo_person_and_caption(
         assert back[key] == local[key], key
     assert back["versions"] == local["versions"]
 
+    # And to the cloud again: the faces indexed the first time are taken out of the collection
+    # before the photos' faces go in again, so it holds each face once.
+    with Project.open(book) as project:
+        config.save(project, analysis="cloud")
+        assert not analyze_book(project).failed
+        collection = cloud_analysis.collection_id(project)
+        in_book = project.db.execute("SELECT COUNT(*) FROM cloud_faces").fetchone()[0]
+    assert len(state.collections[collection].faces) == in_book == sum(_state(book)["faces"].values())
+
     # No credential in the project file (and its journal) or in any log line.
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("demo.mbook*"))
     for secret in (SECRET_KEY, ACCESS_KEY):
@@ -196,8 +210,11 @@ def test_throttling_leaves_photos_for_the_next_run_and_loses_nothing(
     state.throttle_next(1)
     with Project.open(book) as project:
         report = analyze_book(project)
+        collection = cloud_analysis.collection_id(project)
+        in_book = project.db.execute("SELECT COUNT(*) FROM cloud_faces").fetchone()[0]
     assert report.model_problems == [] and not report.failed
     assert len(report.done) == len(local["photos"])
+    assert len(state.collections[collection].faces) == in_book  # nothing indexed twice
 
 
 def test_refused_credentials_stop_at_once_with_one_line(
@@ -417,3 +434,66 @@ def test_aws_keys_can_come_from_the_os_keyring(
     assert report.model_problems == [] and not report.failed
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("demo.mbook*"))
     assert SECRET_KEY.encode() not in raw and ACCESS_KEY.encode() not in raw
+
+
+def test_a_photo_throttled_after_its_faces_went_in_leaves_none_behind(
+    demo_book: Path,
+    tmp_path: Path,
+    s3_server: SeaweedServer,
+    rekognition: tuple[str, RekognitionStandIn],
+    aws_env: None,
+    fast_retries: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, state = rekognition
+    book = copy_book(demo_book, tmp_path)
+    _to_cloud(book, s3_server, url)
+    search = CloudAnalyzer._search
+    throttled: list[int] = []
+
+    def throttled_once(self: CloudAnalyzer, *args: Any) -> Any:
+        if not throttled:  # the first photo with faces: after IndexFaces, before SearchFaces
+            throttled.append(1)
+            state.throttle_next(2)
+        return search(self, *args)
+
+    monkeypatch.setattr(CloudAnalyzer, "_search", throttled_once)
+    with Project.open(book) as project:
+        report = analyze_book(project)
+        collection = cloud_analysis.collection_id(project)
+        in_book = project.db.execute("SELECT COUNT(*) FROM cloud_faces").fetchone()[0]
+    assert throttled and report.model_problems == [] and not report.failed
+    assert len(state.collections[collection].faces) == in_book
+
+
+def test_a_cancel_is_not_a_problem_and_a_photo_too_small_still_gets_its_quality(
+    tmp_path: Path,
+    s3_server: SeaweedServer,
+    rekognition: tuple[str, RekognitionStandIn],
+    aws_env: None,
+) -> None:
+    import threading
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (60, 60), (200, 120, 40)).save(folder / "tiny.png")
+    for name in ("maxscene__paris.jpg", "skimage__coffee.png"):
+        (folder / name).write_bytes((ROOT / "resources" / "demo" / name).read_bytes())
+    book = tmp_path / "small.mbook"
+    with Project.open(book, create=True) as project:
+        import_paths(project, [str(folder)])
+    _to_cloud(book, s3_server, rekognition[0])
+
+    cancel = threading.Event()
+    with Project.open(book) as project:
+        report = analyze_book(project, cancel=cancel, on_upload=lambda sent, size: cancel.set())
+    assert report.cancelled and report.model_problems == []
+
+    with Project.open(book) as project:
+        report = analyze_book(project)
+        stored = AnalysisStore(project).results()
+    tiny = [d for d in report.done if d.path.endswith("tiny.png")]
+    assert len(tiny) == 1 and "too small for Rekognition" in str(tiny[0].errors)
+    assert len(report.done) == 3 and len(report.failed) == 1
+    qualities = [s["quality"] for s in stored.values()]
+    assert len(qualities) == 3 and all(q["result"] is not None for q in qualities)

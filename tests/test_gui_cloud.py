@@ -261,3 +261,30 @@ def test_captions_sync_quietly_after_suggestions_and_say_once_when_the_server_is
     assert window.message.text().startswith("Caption sync works again: captions synced with")
     assert _server_captions(pg_env, window.book)[target] == "Typed while the server was away"
     assert window.cloud.timer.isActive() and window.cloud.timer.interval() == 5 * 60 * 1000
+
+
+def test_analyse_in_the_cloud_says_why_it_stopped(
+    window: MainWindow,
+    qtbot: QtBot,
+    s3_server: SeaweedServer,
+    rekognition: tuple[str, RekognitionStandIn],
+    aws_env: None,
+) -> None:
+    url, state = rekognition
+    _configure(
+        window,
+        analysis="cloud",
+        bucket=unique_bucket(),
+        s3_endpoint=s3_server.endpoint,
+        rekognition_endpoint=url,
+        region=REGION,
+    )
+    state.deny_next(1_000_000)
+    try:
+        window.analyse()
+        qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
+    finally:
+        state.clear_faults()
+    shown = window.message.text()
+    assert shown.startswith("Analysing failed: Rekognition refused the credentials"), shown
+    assert "AccessDenied" in shown and SECRET_KEY not in shown

@@ -37,7 +37,12 @@ def redact(text: str) -> str:
         secrets = sorted(_known_secrets, key=len, reverse=True)
     for secret in secrets:
         text = text.replace(secret, "***")
-    text = re.sub(r"(Signature=|X-Amz-Signature=|X-Amz-Credential=)[^&\s,\"']+", r"\1***", text)
+    text = re.sub(
+        r"(Signature=|X-Amz-Signature=|X-Amz-Credential=|X-Amz-Security-Token=)[^&\s,\"']+", r"\1***", text
+    )
+    # A refreshed session token (SSO, assumed roles) is new to this process: it goes by its
+    # header's name instead.
+    text = re.sub(r"(?i)(['\"]?x-amz-security-token['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,}&]+", r"\1***", text)
     return re.sub(r"\b(AKIA|ASIA)[A-Z0-9]{12,}\b", "***", text)
 
 
@@ -65,6 +70,9 @@ def _redact_logs() -> None:
             except (TypeError, ValueError):
                 text = str(record.msg)
             record.msg, record.args = redact(text), None
+            if record.exc_info:
+                # Formatters use exc_text when it is there: the traceback, redacted too.
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return record
 
     logging.setLogRecordFactory(make)
@@ -145,8 +153,13 @@ def session(settings: CloudSettings) -> Any:
         import boto3
     except ImportError:
         raise CloudError("cloud mode needs boto3: pip install 'mixbook-desktop[cloud]'") from None
-    chained = boto3.Session(region_name=settings.region)
-    found = chained.get_credentials()
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        chained = boto3.Session(region_name=settings.region)
+        found = chained.get_credentials()
+    except BotoCoreError as exc:  # a named profile that is not there, an SSO login expired...
+        raise CloudError(f"the AWS credentials cannot be used: {describe(exc)}") from None
     if found is not None:
         frozen = found.get_frozen_credentials()
         remember(frozen.access_key, frozen.secret_key, frozen.token)

@@ -7,7 +7,7 @@ import re
 import uuid
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from mixbook_desktop.store.analysis import AnalysisStore
 from mixbook_desktop.store.project import Project
@@ -48,15 +48,25 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]{0,200}$")
 
 
+# libpq parameters that carry a secret, or point at one, when given in a URL's query.
+_PG_SECRETS = {"password", "passfile", "sslpassword"}
+
+
 def _check_url(what: str, url: str, schemes: tuple[str, ...]) -> None:
     parts = urlsplit(url)
     if parts.scheme not in schemes or not parts.hostname:
         raise CloudError(f"{what}: give a URL starting with {' or '.join(s + '://' for s in schemes)}")
+    # The URL is saved in the book: a secret in it would travel with every copy.
+    secret_in_query = bool(_PG_SECRETS & {k.lower() for k in parse_qs(parts.query)})
     if parts.password is not None or (parts.username is not None and parts.scheme.startswith("http")):
-        # The URL would be saved in the book: a secret in it would travel with every copy.
+        secret_in_query = True
+    if secret_in_query:
         raise CloudError(
             f"{what}: leave the password out of the URL; it comes from the keyring or the environment"
         )
+    if parts.scheme.startswith("http") and (parts.query or parts.fragment):
+        # An endpoint needs none; a key in one (?api_key=...) would be saved in the book.
+        raise CloudError(f"{what}: give the endpoint without a query (?...); keys come from the keyring")
 
 
 def check(settings: CloudSettings) -> None:

@@ -9,6 +9,7 @@ applies the book's own threshold to them. Errors are sorted by what can be done 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from mixbook_desktop.cloud import aws, mapping
 from mixbook_desktop.cloud.config import CloudSettings
 from mixbook_desktop.core.analysis import EmotionScores, FaceFound, PhotoAnalysis, Stage
+from mixbook_desktop.core.geometry import Box
 from mixbook_desktop.services.people import REKOGNITION_PREFIX
 
 # Bumped when our mapping of Rekognition's answers changes what is stored.
@@ -60,6 +62,21 @@ _STOP_CODES = {
 _PHOTO_CODES = {"InvalidImageFormatException", "ImageTooLargeException", "InvalidParameterException"}
 
 
+def _credential_errors() -> tuple[type[Exception], ...]:
+    from botocore import exceptions as errors
+
+    names = (
+        "NoCredentialsError",
+        "PartialCredentialsError",
+        "CredentialRetrievalError",
+        "UnauthorizedSSOTokenError",
+        "TokenRetrievalError",
+        "SSOTokenLoadError",
+        "ProfileNotFound",
+    )
+    return tuple(getattr(errors, n) for n in names if hasattr(errors, n))
+
+
 def collection_embedder(collection: str) -> str:
     return f"{REKOGNITION_PREFIX}{collection}"
 
@@ -79,7 +96,7 @@ def stage_versions(collection: str, quality_version: str) -> dict[Stage, str]:
 
 def classify(exc: BaseException) -> RekognitionError:
     """The one-line, redacted error for a failed call, and what to do about it."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
     message = aws.describe(exc)
     code = aws.error_code(exc)
@@ -96,6 +113,11 @@ def classify(exc: BaseException) -> RekognitionError:
         if status >= 500:
             return RekognitionError(f"Rekognition failed ({message})", Failure.RETRY)
         return RekognitionError(f"Rekognition refused the request ({message})", Failure.PHOTO)
+    if isinstance(exc, ParamValidationError):
+        return RekognitionError(f"Rekognition cannot be asked about this photo ({message})", Failure.PHOTO)
+    if isinstance(exc, _credential_errors()):
+        # Expired SSO tokens, roles that cannot be assumed: every later call would fail too.
+        return RekognitionError(f"no usable AWS credentials ({message})", Failure.STOP)
     if isinstance(exc, BotoCoreError | OSError):
         return RekognitionError(f"Rekognition could not be reached ({message})", Failure.RETRY)
     raise exc
@@ -194,6 +216,18 @@ class CloudAnalyzer:
         records = [
             (r["Face"]["FaceId"], mapping.box_from_rekognition(r["Face"]["BoundingBox"])) for r in indexed
         ]
+        try:
+            return self._search(faces, records)
+        except RekognitionError:
+            # The photo is tried again later and indexed afresh: these ids must not stay in the
+            # collection, where nothing would ever point at them.
+            with contextlib.suppress(RekognitionError):
+                self.forget_faces([face_id for face_id, _ in records])
+            raise
+
+    def _search(self, faces: list[FaceFound], records: list[tuple[str, Box]]) -> list[FaceFound]:
+        """Each detected face with the collection id of the indexed face that is the same box,
+        and the faces the collection matches it with."""
         out: list[FaceFound] = []
         taken: set[str] = set()
         for face in faces:

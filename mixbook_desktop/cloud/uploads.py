@@ -673,8 +673,10 @@ def upload_book(
     attempts: int = DEFAULT_ATTEMPTS,
     workers: int = DEFAULT_WORKERS,
     backoff: float = 1.0,
+    only: set[str] | None = None,
 ) -> UploadReport:
-    """Upload every photo of the book (original and analysis copy) to `settings.bucket`.
+    """Upload every photo of the book (original and analysis copy) to `settings.bucket`, or
+    only the photos whose SHA-256 is in `only`.
 
     A photo that cannot be uploaded (file gone or changed, too small to analyse, server
     unreachable after `attempts` tries) is listed in `failed` and the others go on. An error
@@ -691,7 +693,7 @@ def upload_book(
     if attempts < 1 or workers < 1:
         raise ValueError("attempts and workers must be at least 1")
     bucket = settings.bucket
-    jobs = _jobs(project, settings, bucket)
+    jobs = [j for j in _jobs(project, settings, bucket) if only is None or j.sha256 in only]
     report = UploadReport()
     if not jobs:
         return report

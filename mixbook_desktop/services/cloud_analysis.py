@@ -47,9 +47,22 @@ def collection_id(project: Project) -> str:
 
 @dataclass(frozen=True)
 class CloudOutcome:
+    """A photo's result; neither analysis nor error when the run stopped before it was done."""
+
     job: PhotoToAnalyze
     analysis: PhotoAnalysis | None
     error: RekognitionError | None
+    forgotten: tuple[str, ...] = ()  # collection ids taken out before its faces went in again
+
+
+def _local_quality(job: PhotoToAnalyze, result: PhotoAnalysis) -> None:
+    # Quality and the perceptual hash for duplicates are measured here: Rekognition has neither,
+    # and they need no model.
+    try:
+        image, size = open_for_analysis(job.path, job.sha256, ANALYSIS_SIDE)
+        result.quality = assess(image, size)
+    except BadImage as bad:
+        result.errors[Stage.QUALITY] = str(bad)
 
 
 def _analyze_one(
@@ -57,7 +70,7 @@ def _analyze_one(
     settings: CloudSettings,
     job: PhotoToAnalyze,
     old_cloud_ids: list[str],
-    cancel: threading.Event,
+    stop: threading.Event,
 ) -> CloudOutcome:
     stages = set(job.stages)
     if Stage.EMOTIONS in stages:
@@ -73,17 +86,12 @@ def _analyze_one(
             except RekognitionError as exc:
                 if exc.failure is not Failure.RETRY or attempt == _PHOTO_ATTEMPTS - 1:
                     return CloudOutcome(job, None, exc)
-                if cancel.wait(_BACKOFF_S * 2**attempt):
-                    return CloudOutcome(job, None, exc)
+                if stop.wait(_BACKOFF_S * 2**attempt):
+                    return CloudOutcome(job, None, None)
     if Stage.QUALITY in stages:
-        # Quality and the perceptual hash for duplicates are measured here: Rekognition has
-        # neither, and they need no model.
-        try:
-            image, size = open_for_analysis(job.path, job.sha256, ANALYSIS_SIDE)
-            result.quality = assess(image, size)
-        except BadImage as bad:
-            result.errors[Stage.QUALITY] = str(bad)
-    return CloudOutcome(job, result, None)
+        _local_quality(job, result)
+    forgotten = tuple(old_cloud_ids) if Stage.FACES in cloud_stages else ()
+    return CloudOutcome(job, result, None, forgotten)
 
 
 def analyze_cloud(
@@ -97,7 +105,8 @@ def analyze_cloud(
 ) -> list[str]:
     """Analyse the book's pending photos in the cloud; `on_job` hears each photo's outcome
     after it is stored (analysis None and a reason when it failed). Returns what stopped or
-    shortened the run, one line each (a photo's own failure is told through `on_job`)."""
+    shortened the run, one line each (a photo's own failure is told through `on_job`); a
+    cancel is not a problem, and the caller's `cancel` is only ever read."""
     cancel = cancel or threading.Event()
     store = AnalysisStore(project)
     collection = collection_id(project)
@@ -119,25 +128,27 @@ def analyze_cloud(
     except CloudError as exc:
         return [str(exc)]
     run = _Run(store, versions, analyzer, settings, on_job, cancel)
-    todo = jobs
+    todo, missing = jobs, []
     # A copy missing from S3 (deleted since it was uploaded) is uploaded again and its photo
     # tried once more in the same run.
     for _round in range(2):
         try:
-            sent = uploads.upload_book(project, settings, s3, on_progress=on_upload, cancel=cancel)
+            only = {j.sha256 for j in todo}
+            sent = uploads.upload_book(project, settings, s3, on_progress=on_upload, cancel=cancel, only=only)
         except CloudError as exc:
             return [*run.problems, str(exc)]
         failed = dict(sent.failed)
         for job in todo:
             if job.path in failed:
-                on_job(job, None, f"not uploaded: {failed[job.path]}")
-        if sent.cancelled or cancel.is_set():
+                run.not_uploaded(job, failed[job.path])
+        if sent.cancelled or run.halted():
             break
-        todo = run.analyze([j for j in todo if j.path not in failed])
-        if not todo or cancel.is_set():
+        missing = run.analyze([j for j in todo if j.path not in failed])
+        if not missing or run.halted():
             break
-    if todo:
-        run.busy += [f"{j.path}: the analysis copy is not in S3" for j in todo]
+        todo = missing
+    if missing and not cancel.is_set():
+        run.busy += [f"{j.path}: the analysis copy is not in S3" for j in missing]
     if run.busy:
         run.problems.append(f"{run.busy[0]}; {len(run.busy)} photos were left for the next run")
     return run.problems
@@ -157,26 +168,50 @@ class _Run:
     ) -> None:
         self.store, self.versions, self.analyzer, self.settings = store, versions, analyzer, settings
         self.on_job, self.cancel = on_job, cancel
+        self.embedder = versions[Stage.FACES]
+        # Set by the user's cancel or by a failure that ends the run; never the caller's event,
+        # so that a stop for refused credentials is not taken for the user's cancel.
+        self.stop = threading.Event()
         self.problems: list[str] = []  # what stopped the run
         self.busy: list[str] = []  # photos left pending for the next run
 
+    def halted(self) -> bool:
+        if self.cancel.is_set():
+            self.stop.set()
+        return self.stop.is_set()
+
+    def not_uploaded(self, job: PhotoToAnalyze, reason: str) -> None:
+        """A photo that never reached S3 (too small for Rekognition, unreadable, the server
+        away): its local quality is still measured and the cloud stages say why, without
+        taking away results from before; the next run tries again."""
+        why = f"not uploaded: {reason}"
+        if Stage.QUALITY in job.stages:
+            result = PhotoAnalysis()
+            _local_quality(job, result)
+            self.store.save(replace(job, stages=frozenset({Stage.QUALITY})), self.versions, result)
+        cloud = replace(job, stages=frozenset(job.stages - {Stage.QUALITY}))
+        if cloud.stages:
+            self.store.save_failure(cloud, self.versions, why, keep_results=True)
+        self.on_job(job, None, why)
+
     def analyze(self, jobs: list[PhotoToAnalyze]) -> list[PhotoToAnalyze]:
         """Analyse `jobs`; returns those whose analysis copy S3 did not have."""
-        old_ids = {job.photo_id: self.store.cloud_face_ids(job.photo_id) for job in jobs}
+        old_ids = {job.photo_id: self.store.indexed_ids(job.sha256, self.embedder) for job in jobs}
         missing: list[PhotoToAnalyze] = []
         queue = list(reversed(jobs))
         with ThreadPoolExecutor(CLOUD_THREADS, thread_name_prefix="rekognition") as pool:
             pending: set[Future[CloudOutcome]] = set()
 
             def fill() -> None:
-                while queue and len(pending) < CLOUD_THREADS * 2 and not self.cancel.is_set():
+                while queue and len(pending) < CLOUD_THREADS * 2 and not self.halted():
                     job = queue.pop()
-                    args = (self.analyzer, self.settings, job, old_ids[job.photo_id], self.cancel)
+                    args = (self.analyzer, self.settings, job, old_ids[job.photo_id], self.stop)
                     pending.add(pool.submit(_analyze_one, *args))
 
             fill()
             while pending:
-                finished, _ = wait(pending, return_when="FIRST_COMPLETED")
+                # Woken now and then to notice the user's cancel while photos back off.
+                finished, _ = wait(pending, timeout=0.25, return_when="FIRST_COMPLETED")
                 for future in finished:
                     pending.discard(future)
                     outcome = future.result()
@@ -185,27 +220,30 @@ class _Run:
                         missing.append(outcome.job)
                         continue
                     self._store(outcome)
-                    if outcome.error is not None and outcome.error.failure is Failure.STOP:
-                        self.cancel.set()
                 fill()
         return missing
 
     def _store(self, outcome: CloudOutcome) -> None:
-        job, error = outcome.job, outcome.error
-        if outcome.analysis is not None:
+        job, error, found = outcome.job, outcome.error, outcome.analysis
+        if found is not None:
             stages = set(job.stages) | ({Stage.FACES} if Stage.EMOTIONS in job.stages else set())
-            self.store.save(replace(job, stages=frozenset(stages)), self.versions, outcome.analysis)
-        elif error is not None and error.failure is Failure.STOP:
+            self.store.save(replace(job, stages=frozenset(stages)), self.versions, found)
+            kept = {f.cloud_id for f in found.faces or [] if f.cloud_id}
+            self.store.forget_indexed(self.embedder, [i for i in outcome.forgotten if i not in kept])
+        elif error is None:
+            return  # stopped before it was done: nothing to store, the photo stays pending
+        elif error.failure is Failure.STOP:
             # The run's failure, not the photo's: said once, in the problems.
             if str(error) not in self.problems:
                 self.problems.append(str(error))
+            self.stop.set()
             return
-        elif error is not None and error.failure is Failure.RETRY:
+        elif error.failure is Failure.RETRY:
             self.busy.append(str(error))  # nothing stored: the photo stays pending
             return
         else:
             self.store.save_failure(job, self.versions, str(error), keep_results=True)
-        self.on_job(job, outcome.analysis, str(error) if error is not None else None)
+        self.on_job(job, found, str(error) if error is not None else None)
 
 
 def compare(

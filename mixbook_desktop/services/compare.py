@@ -17,6 +17,8 @@ from mixbook_desktop.core.analysis import PhotoAnalysis, Stage
 from mixbook_desktop.core.describe import SURE_FROM
 from mixbook_desktop.core.geometry import Box
 from mixbook_desktop.library.decode import BadImage, open_for_analysis
+from mixbook_desktop.services import analysis_worker
+from mixbook_desktop.services.analysis import face_pack_of
 from mixbook_desktop.services.analysis_worker import ANALYSIS_SIDE
 from mixbook_desktop.store.analysis import AnalysisStore, StoredFace
 from mixbook_desktop.store.project import Project
@@ -188,7 +190,10 @@ def compare_book(
     faces_of: dict[int, list[StoredFace]] = {}
     for face in store.faces():
         faces_of.setdefault(face.photo_id, []).append(face)
-    local_versions = stage_versions()
+    # The book's own face models, as its local analysis uses them.
+    pack = face_pack_of(project)
+    backend = analysis_worker.face_backend(str(pack) if pack else None)
+    local_versions = stage_versions(backend.embedder if backend is not None else None)
     analyzer: Analyzer | None = None
     report = ComparisonReport()
     rows = project.db.query(
@@ -204,7 +209,7 @@ def compare_book(
             if _current(stages, local_versions):
                 local = stored
             else:
-                analyzer = analyzer or Analyzer()
+                analyzer = analyzer or Analyzer(backend)
                 image, size = open_for_analysis(row["path"], row["sha256"], ANALYSIS_SIDE)
                 local = side_from_analysis(analyzer.analyze(image, size, set(COMPARED_STAGES)), "now")
             if _current(stages, cloud_versions):

@@ -77,14 +77,22 @@ def threshold(project: Project, embedder: str = "dlib") -> float:
     return float(saved) if saved is not None else DEFAULT_THRESHOLDS[_family(embedder)]
 
 
-def check_threshold(value: float) -> None:
+def check_threshold(value: float, embedder: str = "dlib") -> None:
     """Raise PeopleError if `value` cannot be a threshold (a distance between descriptors)."""
+    if _family(embedder) == "rekognition":
+        # 1 - similarity / 100, and only matches from SEARCH_FLOOR (50) are kept: above 0.5 a
+        # threshold would group faces the collection never matched.
+        if not 0 < value <= 0.5:
+            raise PeopleError(
+                f"threshold {value:g} is out of range for Rekognition's faces (0-0.5: 0.2 is similarity 80)"
+            )
+        return
     if not 0 < value < 4:
         raise PeopleError(f"threshold {value:g} is out of range (a distance, e.g. 0.5)")
 
 
 def set_threshold(project: Project, value: float, embedder: str = "dlib") -> None:
-    check_threshold(value)
+    check_threshold(value, embedder)
     AnalysisStore(project).set_setting(f"{THRESHOLD_KEY}.{_family(embedder)}", value)
 
 

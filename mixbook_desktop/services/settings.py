@@ -107,7 +107,7 @@ def check(old: BookSettings, new: BookSettings) -> str | None:
         if face_pack_changed(old, new) and new.face_pack:
             analysis.check_face_pack(new.face_pack)
         if threshold_changed(old, new):
-            people.check_threshold(new.threshold)
+            people.check_threshold(new.threshold, new.faces)
         if cloud_changed(old, new):
             cloud_config.check(new.cloud)
     except ValueError as exc:  # an unknown product or a size out of range

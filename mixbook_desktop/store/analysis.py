@@ -103,7 +103,7 @@ class AnalysisStore:
                     self._put(job.photo_id, stage, versions[stage], None, found.errors[stage])
             if found.faces is not None:
                 self._replace_faces(job.photo_id, found.faces)
-                self._save_cloud_faces(job.photo_id, found.faces)
+                self._save_cloud_faces(job.photo_id, job.sha256, found.faces)
                 self._put(job.photo_id, Stage.FACES, versions[Stage.FACES], {"count": len(found.faces)}, None)
             if found.emotions is not None:
                 ids = [
@@ -184,7 +184,7 @@ class AnalysisStore:
             if fid not in kept:
                 self.db.execute("DELETE FROM faces WHERE id = ?", [fid])
 
-    def _save_cloud_faces(self, photo_id: int, faces: list[FaceFound]) -> None:
+    def _save_cloud_faces(self, photo_id: int, sha256: str, faces: list[FaceFound]) -> None:
         """The collection ids of faces found by Rekognition, and the matches found for them."""
         ids = [
             r["id"] for r in self.db.query("SELECT id FROM faces WHERE photo_id = ? ORDER BY idx", [photo_id])
@@ -197,6 +197,10 @@ class AnalysisStore:
                 "INSERT OR REPLACE INTO cloud_faces (face_id, collection, cloud_face_id) VALUES (?, ?, ?)",
                 [face_id, face.embedder, face.cloud_id],
             )
+            self.db.execute(
+                "INSERT OR IGNORE INTO cloud_indexed (collection, cloud_face_id, sha256) VALUES (?, ?, ?)",
+                [face.embedder, face.cloud_id, sha256],
+            )
             # Kept both ways round: either face may be the one looked up later.
             for other, similarity in face.matches:
                 for a, b in ((face.cloud_id, other), (other, face.cloud_id)):
@@ -206,17 +210,29 @@ class AnalysisStore:
                         [face.embedder, a, b, similarity],
                     )
 
-    def cloud_face_ids(self, photo_id: int) -> list[str]:
-        """The collection ids of a photo's faces, to take out of the collection before the
-        photo's faces are indexed again."""
+    def indexed_ids(self, sha256: str, collection: str) -> list[str]:
+        """Every id this book put into `collection` for the photo and has not taken out: what
+        goes before the photo's faces are indexed again."""
         return [
             r["cloud_face_id"]
             for r in self.db.query(
-                "SELECT c.cloud_face_id FROM cloud_faces c JOIN faces f ON f.id = c.face_id "
-                "WHERE f.photo_id = ?",
-                [photo_id],
+                "SELECT cloud_face_id FROM cloud_indexed WHERE sha256 = ? AND collection = ? ORDER BY rowid",
+                [sha256, collection],
             )
         ]
+
+    def forget_indexed(self, collection: str, cloud_ids: list[str]) -> None:
+        """These ids were taken out of the collection: forget them and their matches."""
+        with self.db.atomic():
+            for cloud_id in cloud_ids:
+                self.db.execute(
+                    "DELETE FROM cloud_indexed WHERE collection = ? AND cloud_face_id = ?",
+                    [collection, cloud_id],
+                )
+                self.db.execute(
+                    "DELETE FROM cloud_face_matches WHERE collection = ? AND (a = ? OR b = ?)",
+                    [collection, cloud_id, cloud_id],
+                )
 
     def results(self) -> dict[int, dict[str, dict[str, Any]]]:
         """photo id -> stage -> {'result': ..., 'error': ..., 'version': ...}."""

@@ -250,6 +250,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (server, target)
     );
     """,
+    # 7: every face id the book has put into a Rekognition collection, by photo, until the book
+    # takes it out again. The faces table forgets a face's collection id when the photo is
+    # analysed on this machine; this keeps it, so that the next cloud analysis of the photo
+    # removes it from the collection instead of leaving it there for ever.
+    """
+    CREATE TABLE cloud_indexed (
+        collection TEXT NOT NULL,
+        cloud_face_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (collection, cloud_face_id)
+    );
+    CREATE INDEX cloud_indexed_photo ON cloud_indexed(sha256, collection);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

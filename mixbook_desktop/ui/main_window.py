@@ -610,6 +610,10 @@ class MainWindow(QMainWindow):
                 on_upload=on_upload,
             )
             control.check()  # stopped early: say so (what was done is saved)
+            if report.model_problems:
+                # What stopped or shortened the run (no models, refused keys, throttling):
+                # the status bar says it; every photo analysed before it is saved.
+                raise RuntimeError("; ".join(report.model_problems))
             return report
 
         return self.job("Analysing", work, changes_book=True, cancellable=True)
