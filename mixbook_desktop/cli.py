@@ -690,6 +690,19 @@ def cmd_make(args: argparse.Namespace) -> int:
     return _run_export(book, pdf, args.png)
 
 
+def cmd_share(args: argparse.Namespace) -> int:
+    from mixbook_desktop.services.share import share_copy
+
+    out_path: Path = args.out
+    if out_path.suffix.lower() != ".mbook":
+        err.print(f"mixbook-desktop: {out_path}: give the copy's name, ending in .mbook")
+        return 1
+    report = share_copy(args.book, out_path, keep_faces=args.keep_faces)
+    kept = "kept" if args.keep_faces else f"{report.embeddings_removed} face embeddings left out"
+    out.print(f"{report.path}: a copy to share ({report.size / 1e6:.1f} MB), {report.faces} faces, {kept}")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     # Qt is loaded only for the editor: the command line works without a display.
     from mixbook_desktop.ui.app import has_display, run
@@ -855,6 +868,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshots", type=Path, metavar="DIR", help="save views of the window into DIR")
     p.add_argument("--quit", action="store_true", help="close after the screenshots")
     p.set_defaults(run=cmd_gui)
+
+    p = sub.add_parser(
+        "share", help="a copy of the book to give away: no face embeddings, no cloud settings or ids"
+    )
+    p.add_argument("book", type=Path)
+    p.add_argument("out", type=Path, metavar="COPY.mbook")
+    p.add_argument("--keep-faces", action="store_true", help="keep the face embeddings (biometric data)")
+    p.set_defaults(run=cmd_share)
 
     p = sub.add_parser("models", help="check that every analysis model is present and intact")
     p.set_defaults(run=cmd_models)
