@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -61,12 +64,14 @@ def _run_import(book: Path, sources: Sequence[str], as_json: bool, jobs: int | N
             progress.advance(task)
             if as_json:
                 return
+            # Paths are escaped: a file name such as "a[b]" is not markup.
+            path, detail = escape(result.path), escape(str(result.detail))
             if result.change is Change.ERROR:
-                out.print(f"[red]error[/]      {result.path}: {result.detail}")
+                out.print(f"[red]error[/]      {path}: {detail}")
             elif result.change is Change.DUPLICATE:
-                out.print(f"[yellow]duplicate[/]  {result.path}: same content as {result.detail}")
+                out.print(f"[yellow]duplicate[/]  {path}: same content as {detail}")
             elif result.change is Change.RELINKED:
-                out.print(f"relinked   {result.path} (was {result.detail})")
+                out.print(f"relinked   {path}" + (f" (was {detail})" if result.detail else ""))
 
         with progress:
             task = progress.add_task("import", total=None)
@@ -92,7 +97,7 @@ def _summary(report: ImportReport, book: Path) -> str:
     if report.skipped:
         noun = "file" if report.skipped == 1 else "files"
         parts.append(f"{report.skipped} non-photo {noun} skipped")
-    return f"{book}: " + ", ".join(parts)
+    return f"{escape(str(book))}: " + ", ".join(parts)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -114,12 +119,13 @@ def _photo_table(rows: list[dict[str, object]]) -> Table:
         table.add_column(column, overflow="fold")
     for row in rows:
         if row["status"] == "error":
-            table.add_row(Path(str(row["file"])).name, "[red]error[/]", str(row["error"]), "", "", "", "")
+            name, error = escape(Path(str(row["file"])).name), escape(str(row["error"]))
+            table.add_row(name, "[red]error[/]", error, "", "", "", "")
             continue
         camera = row["camera"]
         camera_text = " ".join(v for v in camera.values() if v) if isinstance(camera, dict) else ""
         table.add_row(
-            Path(str(row["file"])).name,
+            escape(Path(str(row["file"])).name),
             str(row["status"]),
             f"{row['width']}x{row['height']}",
             str(row["taken_at"] or ""),
@@ -144,9 +150,9 @@ def cmd_relink(args: argparse.Namespace) -> int:
     with Project.open(args.book) as project:
         report = relink_missing(project, args.folders)
     for old, new in report.relinked:
-        out.print(f"relinked   {new} (was {old})")
+        out.print(f"relinked   {escape(new)} (was {escape(old)})")
     for path in report.still_missing:
-        out.print(f"[red]missing[/]    {path}")
+        out.print(f"[red]missing[/]    {escape(path)}")
     out.print(f"{len(report.relinked)} relinked, {len(report.still_missing)} still missing")
     return 0
 
@@ -165,7 +171,7 @@ def _run_analysis(book: Path, jobs: int | None, face_pack: Path | None = None) -
         def show(done: PhotoDone) -> None:
             progress.advance(task)
             for stage, reason in sorted(done.errors.items()):
-                out.print(f"[red]error[/]      {done.path}: {stage}: {reason}")
+                out.print(f"[red]error[/]      {escape(done.path)}: {stage}: {escape(reason)}")
 
         def uploading(sent: int, size: int) -> None:
             if not sending:
@@ -187,7 +193,7 @@ def _run_analysis(book: Path, jobs: int | None, face_pack: Path | None = None) -
     failed = len({d.sha256 for d in report.failed})
     noun = "photo" if len(report.done) == 1 else "photos"
     out.print(
-        f"{book}: {len(report.done)} {noun} analysed, {failed} with errors, "
+        f"{escape(str(book))}: {len(report.done)} {noun} analysed, {failed} with errors, "
         f"{report.people_placed} faces placed among people, {report.duplicate_groups} duplicate groups"
     )
     return report
@@ -448,7 +454,7 @@ def _run_layout(book: Path, product: str | None, pages: int | None) -> book_serv
     with Project.open(book) as project:
         report = book_service.layout_book(project, product, pages)
     out.print(
-        f"{book}: {report.product.name}, {report.pages} pages, {report.placed} photos placed"
+        f"{escape(str(book))}: {report.product.name}, {report.pages} pages, {report.placed} photos placed"
         + (f", {report.kept_pages} locked pages kept" if report.kept_pages else "")
         + (
             f"; the last {report.blank} are blank: not enough photos for {report.pages} pages "
@@ -465,11 +471,11 @@ def _run_layout(book: Path, product: str | None, pages: int | None) -> book_serv
         )
     if report.left_out:
         out.print(
-            f"[yellow]no room[/] for {len(report.left_out)}: {', '.join(report.left_out)} "
+            f"[yellow]no room[/] for {len(report.left_out)}: {escape(', '.join(report.left_out))} "
             "(ask for more --pages)"
         )
     for reason, files in sorted(report.not_used.items()):
-        out.print(f"not used ({reason}): {', '.join(sorted(files))}")
+        out.print(f"not used ({reason}): {escape(', '.join(sorted(files)))}")
     return report
 
 
@@ -477,7 +483,7 @@ def cmd_layout(args: argparse.Namespace) -> int:
     try:
         _run_layout(args.book, args.product, args.pages)
     except book_service.BookError as exc:
-        err.print(f"mixbook-desktop: {exc}")
+        err.print(f"mixbook-desktop: {escape(str(exc))}")
         return 1
     if args.json:
         with Project.open(args.book) as project:
@@ -611,23 +617,27 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps([p.as_json() for p in problems], indent=2, ensure_ascii=False))
     else:
         _print_problems(problems)
-        out.print(f"{args.book}: {_problem_summary(problems)}")
+        out.print(f"{escape(str(args.book))}: {_problem_summary(problems)}")
     return 1 if any(p.severity is Severity.ERROR for p in problems) else 0
 
 
 def _run_export(book: Path, pdf: Path, png: Path | None) -> int:
     if pdf.expanduser().absolute() == book.expanduser().absolute() or pdf.suffix.lower() != ".pdf":
-        err.print(f"mixbook-desktop: {pdf}: the book is written to a file ending in .pdf, beside the project")
+        err.print(
+            f"mixbook-desktop: {escape(str(pdf))}: the book is written to a file ending in .pdf, "
+            "beside the project"
+        )
         return 1
     with Project.open(book) as project:
         try:
             printed = book_service.printed_book(project)
         except book_service.BookError as exc:
-            err.print(f"mixbook-desktop: {exc}")
+            err.print(f"mixbook-desktop: {escape(str(exc))}")
             return 1
         title = (catalog.caption_view(project).get("book") or {}).get("text")
     if not printed.pages:
-        err.print(f"mixbook-desktop: {book} has no pages yet; run `mixbook-desktop layout {book}` first")
+        shown = escape(str(book))
+        err.print(f"mixbook-desktop: {shown} has no pages yet; run `mixbook-desktop layout {shown}` first")
         return 1
     problems = check_book(printed)
     progress = _progress("exporting")
@@ -638,15 +648,15 @@ def _run_export(book: Path, pdf: Path, png: Path | None) -> int:
                 printed, pdf, on_page=lambda n, total: progress.update(task, completed=n), title=title
             )
         except ExportError as exc:
-            err.print(f"mixbook-desktop: {exc}")
+            err.print(f"mixbook-desktop: {escape(str(exc))}")
             return 1
     for problem in report.problems:
-        out.print(f"[red]error[/]   {problem}")
+        out.print(f"[red]error[/]   {escape(problem)}")
     out.print(
-        f"{pdf}: {report.pages} pages ({printed.product.name}), {report.original} photos as their "
-        f"original JPEG, {report.resampled} resampled; print check: {_problem_summary(problems)}"
+        f"{escape(str(pdf))}: {report.pages} pages ({printed.product.name}), {report.original} photos "
+        f"as their original JPEG, {report.resampled} resampled; print check: {_problem_summary(problems)}"
         + (
-            f" (mixbook-desktop check {book})"
+            f" (mixbook-desktop check {escape(str(book))})"
             if any(p.severity is not Severity.INFO for p in problems)
             else ""
         )
@@ -656,9 +666,10 @@ def _run_export(book: Path, pdf: Path, png: Path | None) -> int:
         try:
             written = render_pngs(pdf, png, names)
         except OSError as exc:
-            err.print(f"mixbook-desktop: page previews: cannot write into {png}: {exc.strerror or exc}")
+            reason = escape(str(exc.strerror or exc))
+            err.print(f"mixbook-desktop: page previews: cannot write into {escape(str(png))}: {reason}")
             return 1
-        out.print(f"{len(written)} page previews in {png}")
+        out.print(f"{len(written)} page previews in {escape(str(png))}")
     return 1 if report.problems else 0
 
 
@@ -900,13 +911,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cannot_write(exc: BaseException) -> bool:
+    """A write the OS refused: no space, a file size limit, a quota, or a failing drive."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO)
+    # SQLite: "database or disk is full" (SQLITE_FULL), or "disk I/O error" (SQLITE_IOERR_*),
+    # which is also what a write beyond a file size limit gives.
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
     except ProjectError as exc:
-        err.print(f"mixbook-desktop: {exc}")
+        err.print(f"mixbook-desktop: {escape(str(exc))}")
+        return 1
+    except (sqlite3.OperationalError, OSError) as exc:
+        if not _cannot_write(exc):
+            raise
+        # SQLite rolled the unfinished transaction back: the book is whole, with every commit.
+        err.print(
+            "mixbook-desktop: a write was refused (the disk is full, or failing): everything "
+            "reported so far is saved; free some space and run it again"
+        )
         return 1
     except KeyboardInterrupt:
         err.print("mixbook-desktop: interrupted; everything reported so far is saved")

@@ -6,6 +6,9 @@ The file appears whole or not at all."""
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
+import glob
 import hashlib
 import io
 import math
@@ -341,10 +344,14 @@ def write_pdf(
             f"{len(missing)} slots hold a photo whose file is gone (see `check`); nothing was written"
         )
     report = ExportReport(embedded=[] if record else None)
+    _clear_stale_parts(target)
     temp = ""
+    handle = -1
     try:
         handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        os.close(handle)
+        # Held while the PDF is written: the lock ends with the process, so a part nobody holds
+        # is what a killed export left behind.
+        fcntl.flock(handle, fcntl.LOCK_EX)
         canvas = Canvas(
             temp,
             pageCompression=1,
@@ -389,11 +396,32 @@ def write_pdf(
         os.replace(temp, target)
         _sync_folder(target.parent)
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise ExportError(f"not enough disk space to write {target}; the previous PDF is kept") from None
         raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         if temp:
             Path(temp).unlink(missing_ok=True)
+        if handle >= 0:
+            os.close(handle)
     return report
+
+
+def _clear_stale_parts(target: Path) -> None:
+    """Remove the partial PDFs that exports killed before their end left beside `target`."""
+    for part in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+        try:
+            handle = os.open(part, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # another export is writing it now
+        else:
+            part.unlink(missing_ok=True)
+        finally:
+            os.close(handle)
 
 
 def _is_pdf(path: Path) -> bool:

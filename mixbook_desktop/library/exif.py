@@ -70,7 +70,8 @@ _EARLIEST_YEAR = 1826
 # Altitudes outside this range (the Mariana trench to the edge of space) are corrupt values.
 _ALTITUDE_RANGE = (-11_000.0, 100_000.0)
 _DATE_RE = re.compile(r"^(\d{4})[:\-/](\d{2})[:\-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
-_OFFSET_RE = re.compile(r"^([+-])(\d{2}):(\d{2})$")
+# ASCII digits only: \d also matches other scripts' digits, and the offset is copied as it is.
+_OFFSET_RE = re.compile(r"^([+-])(\d{2}):(\d{2})$", re.ASCII)
 _EXIFREAD_NOISE = ("does not have exif data", "File format not recognized", "No EXIF")
 
 
@@ -95,8 +96,10 @@ def _to_rationals(value: Any) -> tuple[Rational, ...] | None:
             if not isinstance(num, int) or not isinstance(den, int):
                 return None
             out.append((num, den))
-        elif isinstance(item, float) and math.isfinite(item):
-            out.append((round(item * 1_000_000), 1_000_000))
+        elif isinstance(item, float) and math.isfinite(scaled := item * 1_000_000):
+            # A float tag (a FLOAT or DOUBLE where a rational belongs) near the largest double
+            # overflows when scaled; such a value is corrupt anyway.
+            out.append((round(scaled), 1_000_000))
         else:
             return None
     return tuple(out)
@@ -190,7 +193,10 @@ def _ratio_value(pair: Rational, what: str) -> float:
     num, den = pair
     if den == 0:
         raise _Unusable(f"{what} has a zero denominator")
-    return num / den
+    try:
+        return num / den
+    except OverflowError:  # a ratio of huge integers beyond any float
+        raise _Unusable(f"{what} is out of range") from None
 
 
 def _coordinate(raw: RawExif, axis: str, limit: float) -> float | None:
@@ -284,7 +290,8 @@ def _taken_at(raw: RawExif, warnings: list[str], today: dt.date) -> str | None:
             continue
         iso = stamp.isoformat()
         subsec = (_text(raw, f"SubSecTime{kind}") or "").strip()
-        if subsec.isdigit() and len(subsec) <= 9 and int(subsec) != 0:
+        # isdigit() alone also accepts digits such as '²' that int() refuses.
+        if subsec.isascii() and subsec.isdigit() and len(subsec) <= 9 and int(subsec) != 0:
             iso += f".{subsec}"
         offset = _text(raw, f"OffsetTime{kind}")
         if offset is not None:

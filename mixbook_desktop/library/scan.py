@@ -13,6 +13,8 @@ SKIPPED_EXTENSIONS = frozenset(
     | {".html", ".htm", ".pdf", ".db", ".ini", ".log", ".zip"}  # documents
     | {".mov", ".mp4", ".m4v", ".avi", ".mkv", ".mts", ".m2ts", ".3gp"}  # video
     | {".wav", ".mp3", ".m4a"}  # audio
+    # A book kept beside its photos, with SQLite's files next to it while it is open.
+    | {".mbook", ".mbook-wal", ".mbook-shm", ".mbook-journal"}
 )
 _JUNK_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
 
@@ -69,6 +71,17 @@ def _walk(folder: str, seen_dirs: set[tuple[int, int]], stats: ScanStats) -> Ite
             yield Found(path, "broken symbolic link")
 
 
+def _storable(found: Found) -> Found:
+    """A path that is not valid UTF-8 (a name from an old archive or another system) cannot be
+    kept in the project, whose text is UTF-8: it is reported under a readable form instead."""
+    try:
+        found.path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(found.path).decode("utf-8", "backslashreplace")
+        return Found(shown, found.error or "the file name is not valid UTF-8; rename the file to import it")
+    return found
+
+
 def find_files(paths: Iterable[str], stats: ScanStats | None = None) -> Iterator[Found]:
     """Files under `paths` (recursively, sorted by name), each real path once."""
     stats = stats if stats is not None else ScanStats()
@@ -85,4 +98,4 @@ def find_files(paths: Iterable[str], stats: ScanStats | None = None) -> Iterator
         for item in found:
             if item.path not in seen_files:
                 seen_files.add(item.path)
-                yield item
+                yield _storable(item)

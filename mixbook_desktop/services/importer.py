@@ -78,8 +78,13 @@ def _commit(probe: FileProbe, store: PhotoStore, places: PlaceNamer) -> ImportRe
         # Same bytes, new mtime (touched or copied back): just refresh the stamp.
         store.relink(probe.path, probe.path, probe.size, probe.mtime_ns)
         return ImportResult(probe.path, FileStatus.OK, Change.UNCHANGED)
-    if known.path is None or not os.path.exists(known.path):
-        store.relink(known.path or probe.path, probe.path, probe.size, probe.mtime_ns)
+    if known.path is None:
+        # No file stands for the photo any more (its file was replaced by other content and
+        # imported as such): this one becomes its original again.
+        store.attach(probe, known.id)
+        return ImportResult(probe.path, FileStatus.OK, Change.RELINKED)
+    if not os.path.exists(known.path):
+        store.relink(known.path, probe.path, probe.size, probe.mtime_ns)
         return ImportResult(probe.path, FileStatus.OK, Change.RELINKED, known.path)
     store.add_duplicate(probe, known.id)
     return ImportResult(probe.path, FileStatus.DUPLICATE, Change.DUPLICATE, known.path)

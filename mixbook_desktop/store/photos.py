@@ -130,10 +130,20 @@ class PhotoStore:
         with self.db.atomic():
             self._put_file(probe, FileStatus.ERROR, None)
 
+    def attach(self, probe: FileProbe, photo_id: int) -> None:
+        """Make the probed file the original of a photo that no file stands for any more (its
+        file was replaced by other content and imported as such); whatever was recorded at
+        that path before is replaced."""
+        with self.db.atomic():
+            self._put_file(probe, FileStatus.OK, photo_id)
+
     def relink(self, old_path: str, new_path: str, size: int, mtime_ns: int) -> None:
         """The photo at `old_path` was moved to `new_path` (same content)."""
         with self.db.atomic():
-            self.db.execute("DELETE FROM files WHERE path = ? AND status != 'ok'", [new_path])
+            if new_path != old_path:
+                # Whatever was recorded at the new path, even another photo's original (a file
+                # renamed over another one), is gone: that file holds this photo now.
+                self.db.execute("DELETE FROM files WHERE path = ?", [new_path])
             self.db.execute(
                 "UPDATE files SET path = ?, size = ?, mtime_ns = ? WHERE path = ?",
                 [new_path, size, mtime_ns, old_path],

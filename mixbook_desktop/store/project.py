@@ -13,6 +13,7 @@ from mixbook_desktop.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_
 
 # Long enough to ride out another process's short write transaction (WAL allows one writer).
 _BUSY_TIMEOUT_MS = 10_000
+_SQLITE_HEADER_BYTES = 100
 
 
 class ProjectError(Exception):
@@ -27,6 +28,10 @@ def _check_path(path: Path) -> None:
         raise ProjectError(f"{path} is a folder, not a project file")
     if not os.access(path, os.R_OK):
         raise ProjectError(f"cannot read {path}: permission denied")
+    if 0 < path.stat().st_size < _SQLITE_HEADER_BYTES:
+        # SQLite takes a file this short for an empty database (a 1-byte one, at least), which
+        # would then become a project over whatever the file held.
+        raise ProjectError(f"{path} is not a mixbook project (not an SQLite database)")
 
 
 class Project:
@@ -68,9 +73,14 @@ class Project:
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         has_tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] > 0
-        if app_id != APPLICATION_ID and (app_id != 0 or has_tables):
-            raise ProjectError(f"{path} is an SQLite database but not a mixbook project")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        # Only a database with nothing in it at all becomes a new project; one with a version
+        # of its own would otherwise be "migrated" from that version, by steps meant for ours.
+        if app_id != APPLICATION_ID and (app_id != 0 or has_tables or version != 0):
+            raise ProjectError(f"{path} is an SQLite database but not a mixbook project")
+        if version < 0:
+            # Migrations are picked by version: a negative one would run the last steps first.
+            raise ProjectError(f"{path} is damaged: its project version is {version}")
         if version > SCHEMA_VERSION:
             raise ProjectError(
                 f"{path} was saved by a newer mixbook-desktop (project version {version}, "
