@@ -1,6 +1,6 @@
 """Caption speed and quality against the floor: bare llama-cpp-python writing the same tokens.
 
-    .venv/bin/python bench/caption_bench.py [--tone TONE] [--rounds R] [--threads N]
+    .venv/bin/python bench/caption_bench.py [--tone TONE] [--rounds R] [--threads N] [--quick] [--json PATH]
 
 The set is the demo book (resources/demo), imported and analysed in a temporary folder (not
 timed). Ours is `suggest` for every photo the caption service would caption, with the book's
@@ -43,6 +43,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import results
 
 from mixbook_desktop.captions.generator import Generated, Message, Sampling
 from mixbook_desktop.captions.llama_backend import CONTEXT_TOKENS, DEFAULT_MODEL, LlamaCppGenerator
@@ -232,7 +234,10 @@ def main() -> None:
     parser.add_argument("--tone", choices=[t.value for t in Tone], default=Tone.NEUTRAL.value)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    results.add_options(parser, "one round: a check, not a figure")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 1
     load_at_start = os.getloadavg()[0]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -296,6 +301,32 @@ def main() -> None:
         s = best_ours.suggestions[i]
         print(f"  {targets[i].label} [{s.source.value}]: {s.text}")
     print(f"({time.perf_counter() - started:.0f} s in all)", file=sys.stderr)
+    figures = [
+        results.Figure(
+            f"demo book, {photos} photos, {len(calls)} candidates: the whole book",
+            ours_total,
+            "s",
+            best_floor.seconds,
+            ratio,
+            f"ratio >= {TARGET_RATIO}",
+            ratio >= TARGET_RATIO,
+        ),
+        results.Figure(
+            "median time per photo",
+            median,
+            "s",
+            target=f"< {TARGET_MEDIAN_S:g} s",
+            met=median < TARGET_MEDIAN_S,
+        ),
+        results.Figure(
+            "model-written captions passing the checks",
+            100 * model,
+            "%",
+            target=f">= {TARGET_MODEL_SHARE:.0%}",
+            met=model >= TARGET_MODEL_SHARE,
+        ),
+    ]
+    results.write(args.json, "caption", figures, args.quick)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Import speed and memory against the floor: the same Pillow/exifread calls with none of our code.
 
-    .venv/bin/python bench/import_bench.py [--large N] [--rounds R]
+    .venv/bin/python bench/import_bench.py [--large N] [--rounds R] [--quick] [--json PATH]
 
 Two sets: the development photos (../shared/photos when present, else the committed fixtures
 and demo) and N generated 12 MP JPEGs with EXIF (cached in bench/.cache). For each, the floor
@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import results
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache" / "large12mp"
@@ -173,7 +175,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--phase", choices=["floor", "ours"])
     parser.add_argument("--files", type=Path)
+    results.add_options(parser, "20 large photos, one round: a check, not a figure")
     args = parser.parse_args()
+    if args.quick:
+        args.large, args.rounds = min(args.large, 20), 1
     if args.phase:
         files = json.loads(args.files.read_text())
         run = phase_floor if args.phase == "floor" else phase_ours
@@ -198,6 +203,40 @@ def main() -> None:
         f"ratio >= {TARGET_RATIO} (got {large['ratio']:.2f}), "
         f"peak RSS < {TARGET_RSS_MB:g} MB (got {large['peak_rss_mb']:.0f} MB)"
     )
+    write_figures(args.json, rows, args.quick)
+
+
+def write_figures(path: Path | None, rows: list[dict[str, float | str]], quick: bool) -> None:
+    dev, large = rows
+    peak = max(float(r["peak_rss_mb"]) for r in rows)
+    large_rate, large_ratio = float(large["ours_per_s"]), float(large["ratio"])
+    figures = [
+        results.Figure(
+            str(large["set"]),
+            large_rate,
+            "photos/s",
+            float(large["floor_per_s"]),
+            large_ratio,
+            f">= {TARGET_LARGE_PER_S:g} photos/s, ratio >= {TARGET_RATIO}",
+            large_rate >= TARGET_LARGE_PER_S and large_ratio >= TARGET_RATIO,
+        ),
+        # No target of its own: a small set, dominated by starting the worker processes.
+        results.Figure(
+            f"{dev['set']}, {dev['files']} files",
+            float(dev["ours_per_s"]),
+            "files/s",
+            float(dev["floor_per_s"]),
+            float(dev["ratio"]),
+        ),
+        results.Figure(
+            "peak RSS of the largest process",
+            peak,
+            "MB",
+            target=f"< {TARGET_RSS_MB:g} MB",
+            met=peak < TARGET_RSS_MB,
+        ),
+    ]
+    results.write(path, "import", figures, quick)
 
 
 if __name__ == "__main__":

@@ -6,21 +6,25 @@ one group photo. The same person: the Hopper orientations, and each face against
 copies of its photo (mirrored, half size, darker, heavy JPEG, reframed), which is what the
 same shot looks like after a phone, a messenger or an edit.
 
-    python bench/people_threshold.py [PHOTOS_DIR]
+    python bench/people_threshold.py [PHOTOS_DIR] [--json PATH]
+
+It has no floor and no target: it shows what the chosen threshold costs on these faces.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import itertools
-import sys
 from pathlib import Path
 
 import numpy as np
+import results
 from PIL import Image, ImageEnhance, ImageOps
 
 from mixbook_desktop.analysis.face_backend import BlazeFaceDlib
 from mixbook_desktop.library.decode import BadImage, hash_and_head, open_for_analysis
+from mixbook_desktop.services.people import DEFAULT_THRESHOLDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SAME_PERSON_FILES = {f"pillow__hopper_orientation_{n}.jpg" for n in (3, 6, 8)}
@@ -40,7 +44,11 @@ def variants(image: Image.Image) -> list[Image.Image]:
 
 
 def main() -> None:
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "photos"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", type=Path, default=ROOT.parent / "shared" / "photos")
+    results.add_options(parser, "the same run: it takes seconds")
+    args = parser.parse_args()
+    folder = args.folder
     backend = BlazeFaceDlib()
     faces: list[tuple[str, int, np.ndarray]] = []
     same: list[float] = []
@@ -82,6 +90,20 @@ def main() -> None:
     for t in (0.4, 0.45, 0.5, 0.55, 0.6):
         split, joined = np.mean(same_arr >= t), np.mean(diff_arr < t)
         print(f"threshold {t:.2f}: same split {split:6.1%}, different joined {joined:6.2%}")
+    chosen = DEFAULT_THRESHOLDS["dlib"]
+    figures = [
+        results.Figure(
+            f"same-person face pairs split at the threshold {chosen:g} ({len(same_arr)} pairs)",
+            100 * float(np.mean(same_arr >= chosen)),
+            "%",
+        ),
+        results.Figure(
+            f"different-people face pairs joined at {chosen:g} ({len(diff_arr)} pairs)",
+            100 * float(np.mean(diff_arr < chosen)),
+            "%",
+        ),
+    ]
+    results.write(args.json, "people", figures, args.quick)
 
 
 if __name__ == "__main__":
