@@ -36,9 +36,13 @@ def _llama_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while not serving_at(port):
-        if process.poll() is not None or time.monotonic() > deadline:
+        if time.monotonic() > deadline:
             raise SystemExit(f"llama_cpp.server did not start; see {log}")
-        time.sleep(0.2)
+        try:
+            process.wait(timeout=0.2)  # paces the polling, and notices a server that died
+            raise SystemExit(f"llama_cpp.server exited while starting; see {log}")
+        except subprocess.TimeoutExpired:
+            continue
     return process, f"http://127.0.0.1:{port}/v1"
 
 

@@ -10,6 +10,7 @@ reads them back on the next start: the same options are given again anyway.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -144,7 +145,9 @@ class SeaweedServer:
                 return
             except (BotoCoreError, ClientError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
-            time.sleep(0.1)
+            # Paces the polling; an exit meanwhile is reported at the top of the loop.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=0.1)
         self.kill()
         raise RuntimeError(f"SeaweedFS not ready after {timeout:.0f} s ({last}):\n{self.log_tail()}")
 
