@@ -1,5 +1,10 @@
+import multiprocessing
 import sys
 
-from mixbook_desktop.cli import main
+if __name__ == "__main__":
+    # In the PyInstaller bundle, worker processes (spawned, not forked) start this same
+    # executable: freeze_support() turns such a start into the worker instead of the CLI.
+    multiprocessing.freeze_support()
+    from mixbook_desktop.cli import main
 
-sys.exit(main())
+    sys.exit(main())

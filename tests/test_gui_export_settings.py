@@ -4,6 +4,7 @@ the analysed demo book, through pytest-qt."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from mixbook_desktop.ui import main_window as main_window_module
 from mixbook_desktop.ui.main_window import MainWindow
 from mixbook_desktop.ui.pdf_preview import ZoomMode
 from mixbook_desktop.ui.settings_dialog import JOBS_KEY, SettingsDialog, worker_count
+from tests.conftest import ROOT
 from tests.gui_support import WAIT_MS, idle
 
 RENDERED = 200  # distinct colours in a sample of the view: a photo, not a blank page
@@ -272,3 +274,34 @@ def test_a_change_that_fails_in_its_task_is_named_in_the_dialog(
     with Project.open(window.book) as project:
         assert book_service.product_of(project).key == "8x8"
         assert captions.load_options(project).tone is Tone.TRAVEL
+
+
+_EXIT_PROBE = """
+import pypdfium2
+import pypdfium2.raw as pdfium_c
+
+from mixbook_desktop.ui import pdf_preview
+
+close_page = pdfium_c.FPDF_ClosePage
+
+
+def recorded(raw):
+    # At exit pypdfium2 closes what is still open, on the main thread: only once the preview's
+    # lock is held there, so that no worker can be inside pdfium at the same time.
+    print("kept out" if pdf_preview._PDFIUM.locked() else "a worker may be inside", flush=True)
+    close_page(raw)
+
+
+pdfium_c.FPDF_ClosePage = recorded
+document = pypdfium2.PdfDocument.new()
+page = document.new_page(100, 100)
+"""
+
+
+def test_at_exit_pdfium_closes_pages_only_once_preview_workers_are_kept_out() -> None:
+    # The bundle aborted in pdfium now and then when the editor quit while a preview page was
+    # being drawn: weakref.finalize's exit handler closed the page on the main thread first.
+    done = subprocess.run(
+        [sys.executable, "-c", _EXIT_PROBE], capture_output=True, text=True, timeout=60, cwd=ROOT, check=True
+    )
+    assert done.stdout.splitlines() == ["kept out"], done.stdout + done.stderr

@@ -28,6 +28,7 @@ import math
 import os
 import sys
 import threading
+import weakref
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -68,11 +69,25 @@ LOADED_PAGES = 2
 _PDFIUM = threading.Lock()  # held by whichever preview worker is inside pdfium
 
 
-@atexit.register  # registered after pypdfium2's exit handler, so it runs before that one
 def _keep_workers_out() -> None:
-    # pypdfium2 destroys the library at exit, while a preview's daemon worker may be rendering:
-    # the worker gets to finish that page, and never enters pdfium again.
+    # pypdfium2 closes what is still open and destroys the library at exit, while a preview's
+    # daemon worker may be rendering: the worker gets to finish that page, and never enters
+    # pdfium again.
     _PDFIUM.acquire()
+
+
+class _Anchor:
+    pass
+
+
+# Exit handlers run newest first, and ours must come before both of pypdfium2's: the library's
+# own (registered when pypdfium2 was imported, above) and weakref.finalize's, which closes the
+# pages and documents still open on the main thread. weakref.finalize registers that one the
+# first time any finalizer is made, usually when the worker opens its first document, after
+# ours; making a finalizer now puts it first.
+_ANCHOR = _Anchor()
+weakref.finalize(_ANCHOR, lambda: None)
+atexit.register(_keep_workers_out)
 
 
 # Why pdfium could not open a file, to someone who just exported a book.
