@@ -45,6 +45,7 @@ def window(editor_book: Path, tmp_path: Path, qtbot: QtBot) -> Iterator[MainWind
         return True
 
     shown.confirm_close = close_anyway  # type: ignore[method-assign]
+    shown.confirm_lose = lambda unsaved: True  # type: ignore[method-assign]
     qtbot.addWidget(shown)
     shown.resize(1400, 900)
     shown.show()

@@ -3,7 +3,8 @@ keeps everything committed before, and the work resumes; a PDF is either whole o
 
 Each run is a real `mixbook-desktop` process killed with SIGKILL (its whole process group, the
 worker processes too) at a moment drawn from a seeded generator, several times in a row. The
-import's kills are in tests/test_resume.py and the editor's autosave in tests/test_gui_autosave.py.
+import's kills (five in a row) are in tests/test_resume.py and the editor's, killed four times
+while typing and autosaving, in tests/test_gui_autosave.py.
 """
 
 from __future__ import annotations
@@ -221,3 +222,49 @@ def test_a_full_disk_stops_with_a_clear_message_and_loses_nothing(demo_book: Pat
     assert pdf.read_bytes() == first
     assert not list(tmp_path.glob(".book.pdf.*.part"))
     _sound(analysed)
+
+
+def _refused(args: list[str], limit: int) -> str:
+    """Runs the command with writes past `limit` bytes per file refused; returns what it said,
+    after checking it failed in one line of its own, not a traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mixbook_desktop", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=_limited(limit),
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said
+    assert "a write was refused" in said and "Traceback" not in said, said
+    return said
+
+
+def test_a_full_disk_during_analysis_and_captions_loses_nothing(demo_book: Path, tmp_path: Path) -> None:
+    book = tmp_path / "book.mbook"
+    run_cli("import", str(book), str(DEMO_PHOTOS))
+    sql = "SELECT photo_id, stage, version FROM analysis WHERE error IS NULL"
+    # Too little room even to open the book (its WAL index is 32 KB): not called damaged.
+    said = _refused(["analyze", str(book)], 20_000)
+    assert "damaged" not in said and "cannot open" in said, said
+    # Room for a few commits: the analysis stops with one line and keeps them.
+    _refused(["analyze", str(book)], 120_000)
+    _sound(book)
+    kept = _rows(book, sql)
+    assert kept, "nothing was committed before the disk filled"
+    assert "0 with errors" in run_cli("analyze", str(book)).stdout
+    assert kept <= _rows(book, sql)
+
+    analysed = copy_book(demo_book, tmp_path)
+    run_cli("caption", str(analysed), "--set", "book", "Written before the disk filled")
+    sql = "SELECT id, target, text FROM caption_suggestions"
+    _refused(["caption", str(analysed)], 120_000)
+    _sound(analysed)
+    kept = _rows(analysed, sql)
+    assert kept, "nothing was committed before the disk filled"
+    run_cli("caption", str(analysed))
+    assert kept <= _rows(analysed, sql)
+    assert ("book", "Written before the disk filled") in _rows(analysed, "SELECT target, text FROM captions")
+    targets = _rows(analysed, "SELECT DISTINCT target FROM caption_suggestions")
+    assert len(targets) >= len(_rows(analysed, "SELECT id FROM photos"))

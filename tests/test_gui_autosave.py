@@ -3,6 +3,8 @@ a killed editor loses at most its last seconds of typing, never the project file
 
 from __future__ import annotations
 
+import random
+import resource
 import selectors
 import signal
 import subprocess
@@ -55,40 +57,57 @@ def test_typing_is_kept_when_another_photo_is_selected(window: MainWindow, qtbot
     assert window.caption.editor.toPlainText() != "Biscuit again"
 
 
-def test_an_editor_killed_while_typing_loses_nothing_saved(editor_book: Path, tmp_path: Path) -> None:
+KILLS = 4
+
+
+def test_an_editor_killed_again_and_again_while_typing_loses_nothing_saved(
+    editor_book: Path, tmp_path: Path
+) -> None:
+    """Each round opens the book a killed editor left, types a new caption and is killed in
+    turn, after a random number of further words (seeded): mid-typing, sometimes mid-save."""
     book = copy_book(editor_book, tmp_path)
-    typing = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.typing_editor", str(book), "maxscene__paris", "Rain on Paris"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _read_until(typing, "typed")
-        _read_until(typing, "saved")  # an autosave, while the user types on
+    rng = random.Random(3)
+    for round_ in range(KILLS):
+        text = f"Rain on Paris, take {round_ + 1}"
+        typing = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.typing_editor", str(book), "maxscene__paris", text],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            _read_until(typing, "typed")
+            _read_until(typing, "saved")  # an autosave, while the user types on
+            with Project.open(book) as project:
+                saved = (catalog.caption_view(project).get(_paris_target(project)) or {}).get("text")
+            assert saved and saved.startswith(text), "autosaved while the user kept typing"
+            for _ in range(rng.randint(1, 8)):
+                _read_until(typing, "more")
+        finally:
+            typing.send_signal(signal.SIGKILL)
+            typing.wait(30)
+        assert typing.returncode == -signal.SIGKILL
         with Project.open(book) as project:
-            saved = (catalog.caption_view(project).get(_paris_target(project)) or {}).get("text")
-        assert saved and saved.startswith("Rain on Paris"), "autosaved while the user kept typing"
-        _read_until(typing, "more")  # the kill lands mid-typing, perhaps mid-save
-    finally:
-        typing.send_signal(signal.SIGKILL)
-        typing.wait(30)
-    assert typing.returncode == -signal.SIGKILL
-    with Project.open(book) as project:
-        assert project.integrity_ok()
-        after = (catalog.caption_view(project).get(_paris_target(project)) or {}).get("text")
-    assert after is not None and after.startswith(saved), "what was saved before the kill is there"
+            assert project.integrity_ok()
+            after = (catalog.caption_view(project).get(_paris_target(project)) or {}).get("text")
+        assert after is not None and after.startswith(saved), f"round {round_ + 1}: the saved text is gone"
 
 
-def _read_until(process: subprocess.Popen[str], word: str, seconds: float = 60) -> None:
-    """Read the editor's lines until `word`, failing after `seconds` without it."""
+def _read_until(process: subprocess.Popen[str], word: str, seconds: float = 60) -> list[str]:
+    """Read the editor's lines until `word`, failing after `seconds` without it; the lines read."""
     assert process.stdout is not None
     deadline = time.monotonic() + seconds
+    lines: list[str] = []
     with selectors.DefaultSelector() as waiting:
         waiting.register(process.stdout, selectors.EVENT_READ)
         while time.monotonic() < deadline:
-            if waiting.select(deadline - time.monotonic()) and process.stdout.readline().strip() == word:
-                return
+            if waiting.select(deadline - time.monotonic()):
+                line = process.stdout.readline()
+                if not line:
+                    raise AssertionError(f"the editor ended before saying {word!r}")
+                lines.append(line.strip())
+                if lines[-1] == word:
+                    return lines
     raise AssertionError(f"the editor did not say {word!r} within {seconds} s")
 
 
@@ -98,3 +117,58 @@ def _paris_target(project: Project) -> str:
         ["%maxscene__paris%"],
     ).fetchone()
     return f"photo:{row[0]}"
+
+
+def test_typing_on_a_full_disk_keeps_the_text_and_saves_it_once_there_is_room(
+    editor_book: Path, tmp_path: Path
+) -> None:
+    """The disk fills while the user types (a file size limit on the editor's process, so the
+    OS refuses its writes): the editor says so, keeps the text, and saves it once the limit is
+    lifted, without the user doing anything."""
+    book = copy_book(editor_book, tmp_path)
+    limit = 64_000  # room for the WAL index (32 KB) and a few saves, then every write fails
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    typing = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.typing_editor", str(book), "maxscene__paris", "Rain on Paris"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # the refused saves' tracebacks
+        text=True,
+        preexec_fn=limited,
+    )
+    try:
+        words = _read_until(typing, "refused", seconds=120).count("more")
+        resource.prlimit(typing.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        _read_until(typing, "kept", seconds=60)
+    finally:
+        typing.send_signal(signal.SIGKILL)
+        typing.wait(30)
+    with Project.open(book) as project:
+        assert project.integrity_ok()
+        text = (catalog.caption_view(project).get(_paris_target(project)) or {}).get("text") or ""
+    # Every word typed up to the refusal, and kept in the editor through it, is in the book.
+    typed = " ".join(["Rain on Paris", *(f"w{n}" for n in range(1, words + 1))])
+    assert text.startswith(typed), (text, typed)
+
+
+def test_closing_with_a_caption_the_book_refused_asks_first(window: MainWindow, qtbot: QtBot) -> None:
+    asked: list[int] = []
+
+    def keep_open(unsaved: int) -> bool:
+        asked.append(unsaved)
+        return False
+
+    window.confirm_lose = keep_open  # type: ignore[method-assign]
+    _select(window, "maxscene__paris")
+    target = window.caption.target
+    assert target is not None
+    window._caption_not_saved(target, "Typed while the disk was full")  # what a refused save calls
+    assert not window.close() and window.isVisible() and asked == [1]
+    # The text is offered to the book again a few seconds later, and this time it takes it.
+    qtbot.waitUntil(lambda: window.unsaved_captions == 0, timeout=WAIT_MS)
+    idle(window, qtbot)
+    assert _caption(window.book, "maxscene__paris.jpg") == "Typed while the disk was full"

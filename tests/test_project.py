@@ -29,6 +29,16 @@ def test_missing_project_is_not_created_by_readers(tmp_path: Path) -> None:
     assert not (tmp_path / "nope.mbook").exists()
 
 
+def test_an_empty_file_is_opened_only_to_make_a_project_in_it(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.touch()
+    with pytest.raises(ProjectError, match="is empty, not a project file"):
+        Project.open(path)
+    assert path.stat().st_size == 0  # a reader leaves it as it was
+    with Project.open(path, create=True) as project:  # an import asked to make a book there
+        assert project.integrity_ok()
+
+
 def test_foreign_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
     with sqlite3.connect(path) as conn:

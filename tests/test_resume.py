@@ -1,4 +1,5 @@
-"""Killing an import at any moment loses nothing committed; running it again finishes the job."""
+"""Killing an import at any moment, again and again, loses nothing committed; running it again
+finishes the job."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mixbook_desktop.store.project import Project
 from tests.conftest import ROOT
 
 PHOTOS = 90
+KILLS = 5
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,11 @@ def _kill_after(proc: subprocess.Popen[bytes], book: Path, at_least: int) -> Non
 def test_kill_and_resume(tmp_path: Path, many_photos: Path) -> None:
     book = tmp_path / "killed.mbook"
     seen: dict[str, str] = {}
-    for at_least in (1, 25, 55):
+    rng = random.Random(11)
+    for _ in range(KILLS):
+        # A random moment (seeded): after 1 to 12 more photos are committed, so the import
+        # cannot finish before the last kill.
+        at_least = len(seen) + rng.randint(1, 12)
         _kill_after(_start(book, many_photos), book, at_least)
         with Project.open(book) as project:
             assert project.integrity_ok()

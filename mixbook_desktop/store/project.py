@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from pathlib import Path
@@ -20,7 +21,17 @@ class ProjectError(Exception):
     """The project file cannot be used; the message says why in one line."""
 
 
-def _check_path(path: Path) -> None:
+def write_refused(exc: BaseException) -> bool:
+    """A write the OS refused: no space, a file size limit, a quota, or a failing drive. From
+    SQLite: "database or disk is full" (SQLITE_FULL), or "disk I/O error" (SQLITE_IOERR_*),
+    which is also what a write beyond a file size limit gives."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO)
+    code = getattr(exc, "sqlite_errorcode", None) if isinstance(exc, sqlite3.Error) else None
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+
+
+def _check_path(path: Path, create: bool) -> None:
     """Refuse what cannot be a project file, without opening it: closing any descriptor of a
     file drops every POSIX lock this process holds on it, SQLite's included, and another
     process could then delete the WAL of a project this one has open."""
@@ -28,6 +39,8 @@ def _check_path(path: Path) -> None:
         raise ProjectError(f"{path} is a folder, not a project file")
     if not os.access(path, os.R_OK):
         raise ProjectError(f"cannot read {path}: permission denied")
+    if path.stat().st_size == 0 and not create:
+        raise ProjectError(f"{path} is empty, not a project file (importing photos into it makes one)")
     if 0 < path.stat().st_size < _SQLITE_HEADER_BYTES:
         # SQLite takes a file this short for an empty database (a 1-byte one, at least), which
         # would then become a project over whatever the file held.
@@ -46,7 +59,7 @@ class Project:
     def open(cls, path: str | os.PathLike[str], create: bool = False) -> Project:
         path = Path(path).expanduser().absolute()
         if path.exists():
-            _check_path(path)
+            _check_path(path, create)
         elif not create:
             raise ProjectError(f"no project file at {path}")
         else:
@@ -62,6 +75,12 @@ class Project:
             conn.close()
             if exc.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
                 raise ProjectError(f"{path} is not a mixbook project (not an SQLite database)") from None
+            if write_refused(exc):
+                # Opening writes too (the WAL index, a pending checkpoint): a full disk is not damage.
+                raise ProjectError(
+                    f"cannot open {path}: a write was refused (the disk is full, or failing); "
+                    "free some space and try again"
+                ) from None
             raise ProjectError(f"{path} is damaged or not a project file ({exc})") from None
         except ProjectError:
             conn.close()

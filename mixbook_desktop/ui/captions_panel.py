@@ -191,6 +191,12 @@ class CaptionPanel(QWidget):
         if target is not None:
             self.historyRequested.emit(target)
 
+    def keep_unsaved(self, target: str) -> None:
+        """The book refused the text saved for `target`: if it is still the one shown, its text
+        counts as typed again, so a refresh keeps it and leaving it saves it again."""
+        if target == self.target:
+            self.editor.document().setModified(True)
+
     # The user's commands.
 
     def _save(self) -> None:

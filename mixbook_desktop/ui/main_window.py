@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QSettings, Qt, Signal
+from PySide6.QtCore import QItemSelection, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -58,6 +58,8 @@ PHOTO_PATTERNS = "*.jpg *.jpeg *.png *.heic *.heif *.tif *.tiff *.webp *.JPG *.J
 JOBS = "jobs"
 READING = "Reading the book"
 EDITS = "edits"
+# A caption the book refused to take (a full disk) is offered to it again this often.
+RETRY_SAVE_MS = 5000
 
 
 # Every editor window not yet gone, its closing work included: one opened from another (File >
@@ -79,6 +81,8 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self._deferred: list[Callable[[], None]] = []  # undo and redo waiting for the edits
         self._closing = False
+        # Captions typed but refused by the book (a full disk), by target: saved again later.
+        self._unsaved: dict[str, str] = {}
         self.read_failed: str | None = None
         self._restoring_selection = False  # a reload selecting again what was selected
         self.pdf_preview: PdfPreview | None = None  # made on the first export, then reused
@@ -772,12 +776,28 @@ class MainWindow(QMainWindow):
         )
 
     def save_caption(self, target: str, text: str) -> Task:
-        """The user's own text: kept, and never replaced by a suggestion."""
+        """The user's own text: kept, and never replaced by a suggestion. A save the book
+        refuses keeps the text in the editor and is tried again until it is saved or replaced."""
+        self._unsaved.pop(target, None)  # newer text: an older one waiting is not saved over it
         return self.edit(
             "Caption edit",
             lambda project, _control: captions.set_caption(project, target, text),
             caption(target),
+            on_failed=lambda _reason: self._caption_not_saved(target, text),
         )
+
+    def _caption_not_saved(self, target: str, text: str) -> None:
+        self._unsaved[target] = text
+        self.caption.keep_unsaved(target)  # before the reload that follows, which would replace it
+        QTimer.singleShot(RETRY_SAVE_MS, lambda: self._save_again(target, text))
+
+    def _save_again(self, target: str, text: str) -> None:
+        if self._unsaved.get(target) == text and not self._closing:
+            self.save_caption(target, text)
+
+    @property
+    def unsaved_captions(self) -> int:
+        return len(self._unsaved)
 
     def pick_caption(self, target: str, text: str) -> Task:
         return self.edit(
@@ -953,11 +973,24 @@ class MainWindow(QMainWindow):
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    def confirm_lose(self, unsaved: int) -> bool:
+        """Ask before closing with captions the book refused (tests answer for the user)."""
+        answer = QMessageBox.question(
+            self,
+            "Not saved",
+            f"{unsaved} caption(s) could not be saved: the disk is full, or failing. They are saved "
+            "again every few seconds; free some space and wait, or close and lose them?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Work already asked for is finished, not thrown away: a long job is stopped at its
         next step, every edit waiting is still saved, and the window goes as soon as both
         lanes are empty, without ever blocking the GUI thread."""
         if self.task is not None and not self._closing and not self.confirm_close(self.task.name):
+            event.ignore()
+            return
+        if self._unsaved and not self._closing and not self.confirm_lose(len(self._unsaved)):
             event.ignore()
             return
         self.autosave.flush()

@@ -16,6 +16,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from mixbook_desktop.store.project import write_refused
+
 # Workers' QObjects whose threads may still be running, held here by the GUI thread. Were a
 # worker thread to drop the last reference, Qt would destroy the object on that thread while
 # the GUI thread may be delivering its queued signals: a crash far from its cause.
@@ -86,6 +88,8 @@ class Task(QObject):
             self.cancelled.emit()
         except Exception as exc:  # a task's failure is shown to the user, never a crash
             detail = str(exc) or type(exc).__name__
+            if write_refused(exc):
+                detail = f"not saved, a write was refused: the disk is full, or failing ({detail})"
             traceback.print_exc()
             self.failed.emit(detail)
         else:

@@ -2,8 +2,9 @@
 tests to kill. Usage: python -m tests.support.typing_editor BOOK PHOTO_NAME TEXT
 
 It selects the photo, types TEXT a key at a time (as a person does), prints "typed", then types
-on slowly, printing "more" at each word and "saved" when an edit is saved, and never stops by
-itself: the test ends it with SIGKILL."""
+on slowly, with a pause after every fifth word. It prints "more" at each word (w1, w2, ...),
+"saved" when an edit is saved, "refused" when the book refuses a save and "kept" once a refused
+text is saved after all. It never stops by itself: the test ends it with SIGKILL."""
 
 from __future__ import annotations
 
@@ -40,11 +41,21 @@ def main() -> None:
         print("typed", flush=True)
         QTimer.singleShot(100, more)
 
+    refused = False
+    words = 0
+
     def more() -> None:
+        nonlocal refused, words
         # Still typing when the kill comes: these letters may be lost, what came before not.
-        QTest.keyClicks(window.caption.editor, " and")
+        # Numbered words, so that a test can tell which were lost.
+        words += 1
+        QTest.keyClicks(window.caption.editor, f" w{words}")
         print("more", flush=True)
-        QTimer.singleShot(100, more)
+        if bool(window.unsaved_captions) != refused:
+            refused = not refused
+            print("refused" if refused else "kept", flush=True)
+        # A pause after every fifth word, long enough for the autosave to save while idle.
+        QTimer.singleShot(2000 if words % 5 == 0 else 100, more)
 
     QTimer.singleShot(0, when_read)
     app.exec()
