@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import os
 import sqlite3
@@ -36,7 +35,7 @@ from mixbook_desktop.services.importer import Change, ImportReport, ImportResult
 from mixbook_desktop.services.relink import relink_missing
 from mixbook_desktop.store.analysis import AnalysisStore
 from mixbook_desktop.store.captions import CaptionStore
-from mixbook_desktop.store.project import Project, ProjectError
+from mixbook_desktop.store.project import Project, ProjectError, write_refused
 
 # Human output to stdout; progress and diagnostics to stderr, so `--json` stays clean.
 # Piped output gets a wide fixed width so tables stay readable in files and logs.
@@ -124,15 +123,17 @@ def _photo_table(rows: list[dict[str, object]]) -> Table:
             continue
         camera = row["camera"]
         camera_text = " ".join(v for v in camera.values() if v) if isinstance(camera, dict) else ""
-        table.add_row(
-            escape(Path(str(row["file"])).name),
+        cells = [
+            Path(str(row["file"])).name,
             str(row["status"]),
             f"{row['width']}x{row['height']}",
             str(row["taken_at"] or ""),
             str(row["place"] or ""),
             camera_text,
             str(row.get("description") or ""),
-        )
+        ]
+        # EXIF text and places are the file's, never markup.
+        table.add_row(*map(escape, cells))
     return table
 
 
@@ -153,18 +154,27 @@ def cmd_relink(args: argparse.Namespace) -> int:
         out.print(f"relinked   {escape(new)} (was {escape(old)})")
     for path in report.still_missing:
         out.print(f"[red]missing[/]    {escape(path)}")
-    out.print(f"{len(report.relinked)} relinked, {len(report.still_missing)} still missing")
+    for path in report.changed:
+        out.print(
+            f"[yellow]changed[/]    {escape(path)}: holds other content now, and the photo "
+            "imported from it was not found (import the file to add what it holds now)"
+        )
+    out.print(
+        f"{len(report.relinked)} relinked, {len(report.still_missing)} still missing"
+        + (f", {len(report.changed)} changed" if report.changed else "")
+    )
     return 0
 
 
 def _run_analysis(book: Path, jobs: int | None, face_pack: Path | None = None) -> AnalysisReport:
     if face_pack is not None:
-        err.print(f"faces from the InsightFace pack {face_pack}")
+        err.print(f"faces from the InsightFace pack {escape(str(face_pack))}")
     with Project.open(book) as project:
         cloud = cloud_settings(project)
         if cloud is not None:
             where = cloud.rekognition_endpoint or f"AWS {cloud.region}"
-            err.print(f"analysing in the cloud: photos to s3://{cloud.bucket}, Rekognition at {where}")
+            bucket, where = escape(str(cloud.bucket)), escape(where)
+            err.print(f"analysing in the cloud: photos to s3://{bucket}, Rekognition at {where}")
         progress = _progress("{task.description}")
         sending: list[TaskID] = []
 
@@ -189,7 +199,7 @@ def _run_analysis(book: Path, jobs: int | None, face_pack: Path | None = None) -
                 on_upload=uploading,
             )
     for problem in report.model_problems:
-        err.print(f"[red]problem[/] {problem}")
+        err.print(f"[red]problem[/] {escape(str(problem))}")
     failed = len({d.sha256 for d in report.failed})
     noun = "photo" if len(report.done) == 1 else "photos"
     out.print(
@@ -221,10 +231,10 @@ def cmd_people(args: argparse.Namespace) -> int:
                 say(f"people threshold set to {args.threshold:g}; run with --recluster to apply it")
             if args.name:
                 person = people.name(project, args.name[0], args.name[1])
-                say(f"person {person.id} is now called {person.name!r}")
+                say(f"person {person.id} is now called {escape(repr(person.name))}")
             if args.merge:
                 person = people.merge(project, args.merge[0], args.merge[1])
-                say(f"merged into person {person.id} ({person.name or 'unnamed'})")
+                say(f"merged into person {person.id} ({escape(person.name or 'unnamed')})")
             if args.split is not None:
                 person = people.split(project, args.split)
                 say(f"face {args.split} is now person {person.id}")
@@ -238,7 +248,7 @@ def cmd_people(args: argparse.Namespace) -> int:
                 placed = people.recluster(project)
                 say(f"re-clustered: {placed} faces placed; your names, merges, splits and hides kept")
         except people.PeopleError as exc:
-            err.print(f"mixbook-desktop: {exc}")
+            err.print(f"mixbook-desktop: {escape(str(exc))}")
             return 1
         everyone = people.listing(project)
     if args.json:
@@ -251,7 +261,7 @@ def cmd_people(args: argparse.Namespace) -> int:
         data = p.as_json()
         table.add_row(
             str(p.id),
-            p.name or "",
+            escape(p.name or ""),
             str(data["face_count"]),
             str(data["photo_count"]),
             "yes" if p.hidden else "",
@@ -270,7 +280,7 @@ def cmd_flagged(args: argparse.Namespace) -> int:
             for sha in args.reset or []:
                 catalog.set_moderation_override(project, sha, None)
         except LookupError as exc:
-            err.print(f"mixbook-desktop: {exc}")
+            err.print(f"mixbook-desktop: {escape(str(exc))}")
             return 1
         rows = catalog.flagged(project)
     if args.json:
@@ -282,8 +292,8 @@ def cmd_flagged(args: argparse.Namespace) -> int:
         mod = row["moderation"]
         state = "flagged" if mod["flagged"] else (mod["level"] or mod["status"])
         score = f"{mod['score']:.3f}" if mod["score"] is not None else "n/a"
-        extra = f" (you chose: {mod['override']})" if mod["override"] else ""
-        out.print(f"{state:<11} score {score}  {row['sha256'][:12]}  {row['file']}{extra}")
+        extra = f" (you chose: {escape(str(mod['override']))})" if mod["override"] else ""
+        out.print(f"{state:<11} score {score}  {row['sha256'][:12]}  {escape(str(row['file']))}{extra}")
     return 0
 
 
@@ -291,10 +301,10 @@ def cmd_models(args: argparse.Namespace) -> int:
     problems = 0
     for name, state in manifest.status():
         if state == "ok":
-            out.print(f"ok       {name}")
+            out.print(f"ok       {escape(str(name))}")
         else:
             problems += 1
-            out.print(f"[red]problem[/]  {state}")
+            out.print(f"[red]problem[/]  {escape(str(state))}")
     return 1 if problems else 0
 
 
@@ -303,7 +313,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.fresh and book.exists():
         for suffix in ("", "-wal", "-shm"):
             Path(f"{book}{suffix}").unlink(missing_ok=True)
-    out.print(f"Demo book: {book}")
+    out.print(f"Demo book: {escape(str(book))}")
     report = _run_import(book, [str(paths.demo_photos_dir())], False, args.jobs)
     out.print(_summary(report, book))
     with Project.open(book) as project:
@@ -315,7 +325,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         out.print(_photo_table(catalog.photo_listing(project)))
     pdf = book.with_suffix(".pdf")
     code = _run_export(book, pdf, book.parent / "pages")
-    out.print(f"The book: {pdf}; its pages as pictures: {book.parent / 'pages'}")
+    out.print(f"The book: {escape(str(pdf))}; its pages as pictures: {escape(str(book.parent / 'pages'))}")
     out.print(
         f"Read it as JSON: mixbook-desktop photos {book} --json; "
         f"the print check: mixbook-desktop check {book}"
@@ -334,16 +344,17 @@ def _run_captions(
     with Project.open(book) as project:
         options = captions.load_options(project)
         model = options.model or "the bundled SmolLM2-135M-Instruct"
-        err.print(f"captions: tone {options.tone}, {options.min_words}-{options.max_words} words, {model}")
+        words = f"{options.min_words}-{options.max_words} words"
+        err.print(f"captions: tone {options.tone}, {words}, {escape(str(model))}")
         progress = _progress("captioning")
 
         def show(done: captions.Done) -> None:
             if done.source is None or done.source is Source.USER:
-                say(f"[yellow]skipped[/]    {done.target.label}: {done.note}")
+                say(f"[yellow]skipped[/]    {escape(done.target.label)}: {escape(str(done.note))}")
                 return
             progress.advance(task)
-            mark = "" if done.source is Source.MODEL else f"  [dim](template: {done.note})[/]"
-            say(f"{done.target.label}: {done.text}{mark}")
+            mark = "" if done.source is Source.MODEL else f"  [dim](template: {escape(str(done.note))})[/]"
+            say(f"{escape(done.target.label)}: {escape(str(done.text))}{mark}")
 
         with progress:
             task = progress.add_task("caption", total=None)
@@ -385,12 +396,13 @@ def cmd_caption(args: argparse.Namespace) -> int:
             if args.set:
                 target = captions.resolve_target(project, args.set[0])
                 captions.set_caption(project, target, args.set[1])
-                out.print(f"{args.set[0]}: your caption is kept; regenerating will never replace it")
+                said = f"{escape(str(args.set[0]))}: your caption is kept"
+                out.print(f"{said}; regenerating will never replace it")
                 return 0
             if args.pick:
                 target = captions.resolve_target(project, args.pick[0])
                 text = captions.pick(project, target, int(args.pick[1]))
-                out.print(f"{args.pick[0]}: {text}")
+                out.print(f"{escape(str(args.pick[0]))}: {escape(str(text))}")
                 return 0
             for ref, action in [(args.lock, "lock"), (args.unlock, "unlock"), (args.clear, "clear")]:
                 if ref:
@@ -399,7 +411,7 @@ def cmd_caption(args: argparse.Namespace) -> int:
                         captions.clear(project, target)
                     else:
                         captions.lock(project, target, action == "lock")
-                    out.print(f"{ref}: {action}ed")
+                    out.print(f"{escape(str(ref))}: {action}ed")
                     return 0
             if args.history:
                 target = captions.resolve_target(project, args.history)
@@ -407,11 +419,11 @@ def cmd_caption(args: argparse.Namespace) -> int:
                 if args.json:
                     print(json.dumps(events, indent=2, ensure_ascii=False))
                 for e in events if not args.json else []:
-                    out.print(f"{e['at']}  {e['action']:28} {e['text'] or ''}")
+                    out.print(f"{e['at']}  {e['action']:28} {escape(e['text'] or '')}")
                 return 0
             only = [captions.resolve_photo(project, ref) for ref in args.photo] if args.photo else None
         except captions.CaptionError as exc:
-            err.print(f"mixbook-desktop: {exc}")
+            err.print(f"mixbook-desktop: {escape(str(exc))}")
             return 1
     code = _run_captions(args.book, only, args.regenerate, args.json)
     if args.json:
@@ -444,9 +456,8 @@ def _pages_table(project: Project) -> Table:
             for p in page.photos
         )
         texts = " / ".join(": ".join(text for text, _ in t.parts()) or "(none yet)" for t in page.texts)
-        table.add_row(
-            page.label, page.chapter or "", page.template, photos, texts, "yes" if page.locked else ""
-        )
+        cells = [page.label, page.chapter or "", page.template, photos, texts, "yes" if page.locked else ""]
+        table.add_row(*map(escape, cells))
     return table
 
 
@@ -581,7 +592,7 @@ def cmd_pages(args: argparse.Namespace) -> int:
             with project.db.atomic():
                 done = _edit_pages(project, args)
         except (book_service.BookError, argparse.ArgumentTypeError) as exc:
-            err.print(f"mixbook-desktop: {exc}")
+            err.print(f"mixbook-desktop: {escape(str(exc))}")
             return 1
         for line in done:
             (err.print if args.json else out.print)(line)
@@ -611,7 +622,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             problems = check_book(book_service.printed_book(project))
         except book_service.BookError as exc:
-            err.print(f"mixbook-desktop: {exc}")
+            err.print(f"mixbook-desktop: {escape(str(exc))}")
             return 1
     if args.json:
         print(json.dumps([p.as_json() for p in problems], indent=2, ensure_ascii=False))
@@ -680,11 +691,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_make(args: argparse.Namespace) -> int:
     pdf: Path = args.pdf
     if pdf.suffix.lower() != ".pdf":
-        err.print(f"mixbook-desktop: {pdf}: give the PDF's name, ending in .pdf")
+        err.print(f"mixbook-desktop: {escape(str(pdf))}: give the PDF's name, ending in .pdf")
         return 1
     book: Path = args.book or pdf.with_suffix(".mbook")
     steps = "import, analyse, lay out, caption, export"
-    err.print(f"{book}: {steps}")
+    err.print(f"{escape(str(book))}: {steps}")
     report = _run_import(book, [str(args.photos)], False, args.jobs)
     out.print(_summary(report, book))
     with Project.open(book) as project:
@@ -695,7 +706,7 @@ def cmd_make(args: argparse.Namespace) -> int:
     try:
         _run_layout(book, args.product, args.pages)
     except book_service.BookError as exc:
-        err.print(f"mixbook-desktop: {exc}")
+        err.print(f"mixbook-desktop: {escape(str(exc))}")
         return 1
     _run_captions(book)
     return _run_export(book, pdf, args.png)
@@ -706,11 +717,12 @@ def cmd_share(args: argparse.Namespace) -> int:
 
     out_path: Path = args.out
     if out_path.suffix.lower() != ".mbook":
-        err.print(f"mixbook-desktop: {out_path}: give the copy's name, ending in .mbook")
+        err.print(f"mixbook-desktop: {escape(str(out_path))}: give the copy's name, ending in .mbook")
         return 1
     report = share_copy(args.book, out_path, keep_faces=args.keep_faces)
     kept = "kept" if args.keep_faces else f"{report.embeddings_removed} face embeddings left out"
-    out.print(f"{report.path}: a copy to share ({report.size / 1e6:.1f} MB), {report.faces} faces, {kept}")
+    size = f"{report.size / 1e6:.1f} MB"
+    out.print(f"{escape(str(report.path))}: a copy to share ({size}), {report.faces} faces, {kept}")
     return 0
 
 
@@ -720,14 +732,15 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
     book: Path = args.book
     if not book.exists():
-        err.print(f"mixbook-desktop: no book at {book} (make one: mixbook-desktop import {book} PHOTOS)")
+        shown = escape(str(book))
+        err.print(f"mixbook-desktop: no book at {shown} (make one: mixbook-desktop import {shown} PHOTOS)")
         return 1
     with Project.open(book):
         pass  # a file that is not a book is refused here, in one line, before any window
     screenshots = args.screenshots
     if not has_display() and screenshots is None:
         screenshots = book.parent / "screenshots"
-        err.print(f"no display: the editor runs offscreen and saves its views in {screenshots}")
+        err.print(f"no display: the editor runs offscreen and saves its views in {escape(str(screenshots))}")
     if not has_display():
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     return run(book, screenshots, quit_after=args.quit or not has_display())
@@ -911,16 +924,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cannot_write(exc: BaseException) -> bool:
-    """A write the OS refused: no space, a file size limit, a quota, or a failing drive."""
-    if isinstance(exc, OSError):
-        return exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO)
-    # SQLite: "database or disk is full" (SQLITE_FULL), or "disk I/O error" (SQLITE_IOERR_*),
-    # which is also what a write beyond a file size limit gives.
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
@@ -930,7 +933,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"mixbook-desktop: {escape(str(exc))}")
         return 1
     except (sqlite3.OperationalError, OSError) as exc:
-        if not _cannot_write(exc):
+        if not write_refused(exc):
             raise
         # SQLite rolled the unfinished transaction back: the book is whole, with every commit.
         err.print(

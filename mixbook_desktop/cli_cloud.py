@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from mixbook_desktop.store.project import Project
@@ -46,7 +47,7 @@ def cmd_cloud(args: argparse.Namespace) -> int:
         try:
             settings = config.save(project, **changes) if changes else config.load(project)
         except config.CloudError as exc:
-            err.print(f"[red]not saved[/] {exc}")
+            err.print(f"[red]not saved[/] {escape(str(exc))}")
             return 1
     if args.json:
         out.print_json(json.dumps(settings.as_json()))
@@ -54,10 +55,10 @@ def cmd_cloud(args: argparse.Namespace) -> int:
     table = Table("setting", "value", "flag")
     for name, flag in _SETTINGS_FLAGS.items():
         value = getattr(settings, name)
-        table.add_row(name, "" if value is None else str(value), flag)
+        table.add_row(name, escape("" if value is None else str(value)), flag)
     out.print(table)
     if changes:
-        out.print(f"{args.book}: saved {', '.join(sorted(changes))}")
+        out.print(f"{escape(str(args.book))}: saved {', '.join(sorted(changes))}")
     return 0
 
 
@@ -87,7 +88,7 @@ def cmd_login(args: argparse.Namespace) -> int:
             return 1
         aws.save_to_keyring(access, secret)
     except CloudError as exc:
-        err.print(f"[red]not saved[/] {exc}")
+        err.print(f"[red]not saved[/] {escape(str(exc))}")
         return 1
     out.print("saved the AWS keys in the OS keyring (used when the AWS chain has none)")
     return 0
@@ -120,10 +121,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
                     on_progress=lambda done, total: progress.update(task, completed=done, total=total),
                 )
         except CloudError as exc:
-            err.print(f"[red]upload stopped[/] {exc}")
+            err.print(f"[red]upload stopped[/] {escape(str(exc))}")
             return 1
     for path, reason in report.failed:
-        out.print(f"[red]error[/]      {path}: {reason}")
+        out.print(f"[red]error[/]      {escape(str(path))}: {escape(str(reason))}")
     out.print(
         f"{args.book}: {len(report.uploaded)} uploaded, {report.skipped} already there, "
         f"{len(report.failed)} failed, {report.bytes_sent / 1e6:.1f} MB sent"
@@ -144,10 +145,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         try:
             settings = _settings_or_fail(project)
             report = cloud_analysis.compare(
-                project, settings, on_photo=lambda p: err.print(f"compared {Path(p.path).name}")
+                project, settings, on_photo=lambda p: err.print(f"compared {escape(Path(p.path).name)}")
             )
         except CloudError as exc:
-            err.print(f"[red]compare stopped[/] {exc}")
+            err.print(f"[red]compare stopped[/] {escape(str(exc))}")
             return 1
     if args.json:
         out.print_json(json.dumps(report.as_json()))
@@ -155,10 +156,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     table = Table("photo", "faces L/C", "emotions L / C", "tags L / C", "moderation L/C", "agree")
     for p in report.photos:
         if p.local is None or p.cloud is None or p.agreement is None:
-            table.add_row(Path(p.path).name, "", "", "", "", f"[red]{p.error}[/]")
+            table.add_row(escape(Path(p.path).name), "", "", "", "", f"[red]{escape(str(p.error))}[/]")
             continue
         table.add_row(
-            Path(p.path).name,
+            escape(Path(p.path).name),
             f"{len(p.local.faces)}/{len(p.cloud.faces)}",
             f"{_emotions(p.local.emotions)} / {_emotions(p.cloud.emotions)}",
             f"{', '.join(sorted(p.local.tags))} / {', '.join(sorted(p.cloud.tags))}",
@@ -185,9 +186,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 )
             report = caption_sync.sync_captions(project, settings)
         except CloudError as exc:
-            err.print(f"[red]sync stopped[/] {exc}; your captions are safe in the book")
+            err.print(f"[red]sync stopped[/] {escape(str(exc))}; your captions are safe in the book")
             return 1
-    out.print(f"{args.book}: {report.summary()}")
+    out.print(f"{escape(str(args.book))}: {report.summary()}")
     return 0
 
 

@@ -52,6 +52,7 @@ from mixbook_desktop.store.book import BookStore
 from mixbook_desktop.store.migrations import APPLICATION_ID, SCHEMA_VERSION
 from mixbook_desktop.store.photos import PhotoStore
 from mixbook_desktop.store.project import Project, ProjectError
+from tests.analysis_support import copy_book
 from tests.conftest import DEMO_PHOTOS, FIXTURE_PHOTOS, ROOT, run_cli
 
 # Same examples on every run, no example database between runs, no per-example deadline (a
@@ -902,12 +903,12 @@ def test_unreadable_folders_and_files_are_errors_then_imported_once_readable(tmp
         "in listed.jpg": (Change.NEW, None),
         "in locked.jpg": (Change.NEW, None),
     }
-    # (Import records files: the folder's own error row from the first run is left as it was.)
-    assert sorted(Path(f).name for f, _, status, _ in rows if status == "ok") == [
-        "fine.jpg",
-        "in listed.jpg",
-        "in locked.jpg",
-        "unreadable.jpg",
+    # Every row is a photo now: the folder's error from the first run is gone with its cause.
+    assert sorted((Path(f).name, status) for f, _, status, _ in rows) == [
+        ("fine.jpg", "ok"),
+        ("in listed.jpg", "ok"),
+        ("in locked.jpg", "ok"),
+        ("unreadable.jpg", "ok"),
     ]
 
 
@@ -939,3 +940,24 @@ def test_a_path_with_odd_characters_end_to_end(tmp_path: Path) -> None:
     rows: list[dict[str, Any]] = json.loads(run_cli("photos", str(book), "--json").stdout)
     assert sorted(r["file"] for r in rows) == sorted([str(photo), str(broken)])
     assert "[red]broken.jpg" in run_cli("photos", str(book)).stdout  # the table shows names as they are
+
+
+def test_names_and_texts_with_markup_are_shown_as_they_are(demo_book: Path, tmp_path: Path) -> None:
+    """The people, caption, layout, share and gui commands print the user's names and texts
+    and the book's path as they are: "[/x]" once crashed a command, "[bold]" vanished."""
+    folder = tmp_path / "odd [" / "x] [bold]"  # a path holding "[/x]"
+    folder.mkdir(parents=True)
+    book = copy_book(demo_book, folder)
+    named = run_cli("people", str(book), "--name", "1", "[/p] Ann [i]")
+    assert "person 1 is now called '[/p] Ann [i]'" in named.stdout, named.stdout
+    assert "[/p] Ann [i]" in run_cli("people", str(book)).stdout
+    kept = run_cli("caption", str(book), "--set", "book", "Our [bold]trip[/bold] [/x]")
+    assert kept.stdout.startswith("book: your caption is kept"), kept.stdout
+    assert "Our [bold]trip[/bold] [/x]" in run_cli("caption", str(book), "--history", "book").stdout
+    laid = run_cli("layout", str(book))
+    assert f"{book}: " in laid.stdout and "Our [bold]trip[/bold] [/x]" in laid.stdout, laid.stdout
+    (folder / "share [").mkdir()
+    copy = folder / "share [" / "y].mbook"
+    assert run_cli("share", str(book), str(copy)).stdout.startswith(f"{copy}: a copy to share")
+    missing = run_cli("gui", str(folder / "none [" / "z].mbook"), check=False)
+    assert missing.returncode == 1 and f"no book at {folder / 'none [' / 'z].mbook'}" in missing.stderr

@@ -193,6 +193,33 @@ def test_moved_folder_is_relinked_by_content(tmp_path: Path, book: Path) -> None
         assert again.count(Change.NEW) == 0
 
 
+def test_relink_names_a_file_that_holds_other_content_now(tmp_path: Path, book: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(
+            FIXTURE_PHOTOS / ("piexif__r_canon.jpg" if name == "a.jpg" else "piexif__r_sony.jpg"),
+            photos / name,
+        )
+    with Project.open(book, create=True) as project:
+        import_paths(project, [str(photos)])
+    # a.jpg saved over with another photo; b.jpg moved away and another file put in its place.
+    shutil.copy(FIXTURE_PHOTOS / "orient__Landscape_3.jpg", photos / "a.jpg")
+    (photos / "kept").mkdir()
+    os.rename(photos / "b.jpg", photos / "kept" / "b.jpg")
+    shutil.copy(FIXTURE_PHOTOS / "orient__Landscape_3.jpg", photos / "b.jpg")
+    shown = run_cli("relink", str(book), str(photos))
+    a = str((photos / "a.jpg").resolve())
+    assert f"changed    {a}: holds other content now" in shown.stdout, shown.stdout
+    assert "1 relinked, 0 still missing, 1 changed" in shown.stdout, shown.stdout
+    with Project.open(book) as project:
+        files = {
+            Path(r["file"]).relative_to(photos.resolve()).as_posix() for r in PhotoStore(project).listing()
+        }
+        assert files == {"a.jpg", "kept/b.jpg"}  # a.jpg's photo is still known by its old path
+        assert relink_missing(project, [str(photos)]).changed == [a]
+
+
 def test_import_of_moved_file_relinks_instead_of_duplicating(tmp_path: Path, book: Path) -> None:
     first = tmp_path / "a.jpg"
     shutil.copy(FIXTURE_PHOTOS / "piexif__r_sony.jpg", first)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Files that travel with photos but are not photos. In a folder walk they are passed over
 # quietly (a photo library holds thousands of these); named explicitly they are still tried.
@@ -30,6 +30,7 @@ class Found:
 @dataclass
 class ScanStats:
     skipped: int = 0  # sidecars, videos and hidden files met in folder walks
+    folders: list[str] = field(default_factory=list)  # folders whose listing was read
 
 
 def _walk(folder: str, seen_dirs: set[tuple[int, int]], stats: ScanStats) -> Iterator[Found]:
@@ -48,6 +49,7 @@ def _walk(folder: str, seen_dirs: set[tuple[int, int]], stats: ScanStats) -> Ite
     except OSError as exc:
         yield Found(folder, f"cannot read folder: {exc.strerror or exc}")
         return
+    stats.folders.append(folder)
     for entry in entries:
         name = entry.name
         if name.startswith(".") or name.lower() in _JUNK_NAMES:

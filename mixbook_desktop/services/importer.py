@@ -109,6 +109,8 @@ def import_paths(
     places = places or PlaceNamer()
     stats = ScanStats()
     found = list(find_files(paths, stats))
+    # A folder that could not be read before and can now is no longer an error.
+    store.forget_errors(stats.folders)
     report = ImportReport(skipped=stats.skipped)
     if on_total:
         on_total(len(found))

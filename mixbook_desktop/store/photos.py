@@ -149,11 +149,18 @@ class PhotoStore:
                 [new_path, size, mtime_ns, old_path],
             )
 
-    def originals(self) -> list[tuple[str, str, int]]:
-        """(path, sha256, size) of the file each photo was imported from."""
+    def forget_errors(self, paths: list[str]) -> None:
+        """Drop the error rows of these paths (folders read successfully since)."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "DELETE FROM files WHERE path = ? AND status = 'error'", [(p,) for p in paths]
+            )
+
+    def originals(self) -> list[tuple[str, str, int, int]]:
+        """(path, sha256, size, mtime_ns) of the file each photo was imported from."""
         return [
-            (r["path"], r["sha256"], r["size"])
-            for r in self.db.query("SELECT path, sha256, size FROM files WHERE status = 'ok'")
+            (r["path"], r["sha256"], r["size"], r["mtime_ns"])
+            for r in self.db.query("SELECT path, sha256, size, mtime_ns FROM files WHERE status = 'ok'")
         ]
 
     def thumbnail(self, sha256: str) -> bytes | None:
