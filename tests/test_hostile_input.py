@@ -497,6 +497,12 @@ def _rows(project: Project) -> list[tuple[str, str | None, str, str | None]]:
     return [(r["file"], r["sha256"], r["status"], r["error"]) for r in PhotoStore(project).listing()]
 
 
+def _ours(detail: str | None) -> str | None:
+    """An error's reason without the decoder's own words in brackets: those may differ from
+    one try to the next (libheif named a truncated file's iloc box once, its end the next)."""
+    return None if detail is None else detail.split(" (", 1)[0]
+
+
 def _assert_sound(project: Project) -> None:
     assert project.conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     assert project.conn.execute("PRAGMA foreign_key_check").fetchall() == []
@@ -530,9 +536,11 @@ def test_import_of_damaged_files_under_odd_names(files: list[tuple[str, Damaged]
             _assert_sound(project)
             second = import_paths(project, [str(folder)], workers=1, places=places())
             assert {r.change for r in second.results} <= {Change.UNCHANGED, Change.ERROR}
-            errors = {r.path: r.detail for r in first.results if r.change is Change.ERROR}
-            assert {r.path: r.detail for r in second.results if r.change is Change.ERROR} == errors
-            assert _rows(project) == rows
+            errors = {r.path: _ours(r.detail) for r in first.results if r.change is Change.ERROR}
+            assert {r.path: _ours(r.detail) for r in second.results if r.change is Change.ERROR} == errors
+            assert [(*row[:3], _ours(row[3])) for row in _rows(project)] == [
+                (*row[:3], _ours(row[3])) for row in rows
+            ]
             _assert_sound(project)
 
 
