@@ -21,13 +21,21 @@ class ProjectError(Exception):
     """The project file cannot be used; the message says why in one line."""
 
 
+class WriteRefusedError(ProjectError):
+    """The project file could not be opened because the OS refused a write (a full disk)."""
+
+
 def write_refused(exc: BaseException) -> bool:
     """A write the OS refused: no space, a file size limit, a quota, or a failing drive. From
     SQLite: "database or disk is full" (SQLITE_FULL), or "disk I/O error" (SQLITE_IOERR_*),
     which is also what a write beyond a file size limit gives."""
+    if isinstance(exc, WriteRefusedError):
+        return True
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO)
     code = getattr(exc, "sqlite_errorcode", None) if isinstance(exc, sqlite3.Error) else None
+    if code in (sqlite3.SQLITE_IOERR_READ, sqlite3.SQLITE_IOERR_SHORT_READ):
+        return False  # a read that failed: nothing was refused
     return code is not None and code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
 
 
@@ -77,7 +85,7 @@ class Project:
                 raise ProjectError(f"{path} is not a mixbook project (not an SQLite database)") from None
             if write_refused(exc):
                 # Opening writes too (the WAL index, a pending checkpoint): a full disk is not damage.
-                raise ProjectError(
+                raise WriteRefusedError(
                     f"cannot open {path}: a write was refused (the disk is full, or failing); "
                     "free some space and try again"
                 ) from None

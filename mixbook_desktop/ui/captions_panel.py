@@ -29,7 +29,12 @@ Caption = dict[str, Any]  # as catalog.caption_view gives it
 Title = tuple[str, str, Caption | None]  # target, what it is ("Book title"), its caption
 PHOTO_ENTRY = 0  # the first entry of the chooser is always the selected photo
 
-SOURCES = {"user": "Your own text", "model": "Suggested by the model", "template": "From a template"}
+SOURCES = {
+    "user": "Your own text",
+    "model": "Suggested by the model",
+    "template": "From a template",
+    "unsaved": "Your own text, not saved yet: the book refused it (see the status bar)",
+}
 
 
 class CaptionPanel(QWidget):
@@ -190,12 +195,6 @@ class CaptionPanel(QWidget):
         self.history.clear()
         if target is not None:
             self.historyRequested.emit(target)
-
-    def keep_unsaved(self, target: str) -> None:
-        """The book refused the text saved for `target`: if it is still the one shown, its text
-        counts as typed again, so a refresh keeps it and leaving it saves it again."""
-        if target == self.target:
-            self.editor.document().setModified(True)
 
     # The user's commands.
 

@@ -47,7 +47,7 @@ from mixbook_desktop.ui.pdf_preview import PdfPreview
 from mixbook_desktop.ui.people_panel import PeoplePanel
 from mixbook_desktop.ui.settings_dialog import SettingsDialog, worker_count
 from mixbook_desktop.ui.spread import SpreadView
-from mixbook_desktop.ui.tasks import Control, Task
+from mixbook_desktop.ui.tasks import WRITE_REFUSED, Control, Task
 from mixbook_desktop.ui.thumbnails import Thumbnails
 from mixbook_desktop.ui.undo import Undoable
 
@@ -81,8 +81,14 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self._deferred: list[Callable[[], None]] = []  # undo and redo waiting for the edits
         self._closing = False
-        # Captions typed but refused by the book (a full disk), by target: saved again later.
+        # Captions the book refused (a full disk), by target: shown as typed, offered again.
         self._unsaved: dict[str, str] = {}
+        self._unsaved_reason = ""
+        self._caption_edits: dict[str, int] = {}  # caption edits asked for, per target
+        self._retry = QTimer(self)
+        self._retry.setSingleShot(True)
+        self._retry.setInterval(RETRY_SAVE_MS)
+        self._retry.timeout.connect(self._save_again)
         self.read_failed: str | None = None
         self._restoring_selection = False  # a reload selecting again what was selected
         self.pdf_preview: PdfPreview | None = None  # made on the first export, then reused
@@ -416,6 +422,8 @@ class MainWindow(QMainWindow):
 
     def put_back(self, name: str, target: Snapshot, current: Snapshot, action: str) -> Task:
         """Undo or redo: the scope's rows as they were in `target`."""
+        if target.scope.caption_target is not None:
+            self._caption_edit_asked(target.scope.caption_target)
         return self.run_task(
             f"{action.capitalize()} {name}",
             lambda project, _control: put_back(project, target, current, action),
@@ -455,7 +463,8 @@ class MainWindow(QMainWindow):
                 finally:
                     self._restoring_selection = False
         # The texts shown may have changed in the task that led here: show them anew.
-        self.caption.set_titles(result.titles, result.caption_tone)
+        titles = [(target, label, self._as_typed(target, row)) for target, label, row in result.titles]
+        self.caption.set_titles(titles, result.caption_tone)
         if self.caption.photo is not None:
             shown = self.caption.photo
             photo = next((p for p in self._photos() if photo_target(p.photo_id) == shown), None)
@@ -516,7 +525,8 @@ class MainWindow(QMainWindow):
         if photo is None:
             self.caption.show_photo(None, "", None)
             return
-        self.caption.show_photo(photo_target(photo.photo_id), photo.name, photo.row.get("caption"))
+        target = photo_target(photo.photo_id)
+        self.caption.show_photo(target, photo.name, self._as_typed(target, photo.row.get("caption")))
 
     def _read_history(self, target: str) -> None:
         self.run_task(
@@ -776,30 +786,56 @@ class MainWindow(QMainWindow):
         )
 
     def save_caption(self, target: str, text: str) -> Task:
-        """The user's own text: kept, and never replaced by a suggestion. A save the book
-        refuses keeps the text in the editor and is tried again until it is saved or replaced."""
-        self._unsaved.pop(target, None)  # newer text: an older one waiting is not saved over it
+        """The user's own text: kept, and never replaced by a suggestion. Text the book
+        refuses stays shown as typed, and is offered again until it is saved or replaced."""
+        return self._save_caption(target, text, again=False)
+
+    def _save_caption(self, target: str, text: str, again: bool) -> Task:
+        asked = self._caption_edit_asked(target)
+
+        def saved(_result: object) -> None:
+            if again:
+                self.message.setText("Caption edit: saved after all")
+
         return self.edit(
             "Caption edit",
             lambda project, _control: captions.set_caption(project, target, text),
             caption(target),
-            on_failed=lambda _reason: self._caption_not_saved(target, text),
+            saved,
+            on_failed=lambda reason: self._caption_not_saved(target, text, asked, reason),
         )
 
-    def _caption_not_saved(self, target: str, text: str) -> None:
-        self._unsaved[target] = text
-        self.caption.keep_unsaved(target)  # before the reload that follows, which would replace it
-        QTimer.singleShot(RETRY_SAVE_MS, lambda: self._save_again(target, text))
+    def _caption_edit_asked(self, target: str) -> int:
+        """Counts an edit of `target`'s caption; a text refused before it is not offered again."""
+        asked = self._caption_edits.get(target, 0) + 1
+        self._caption_edits[target] = asked
+        self._unsaved.pop(target, None)
+        return asked
 
-    def _save_again(self, target: str, text: str) -> None:
-        if self._unsaved.get(target) == text and not self._closing:
-            self.save_caption(target, text)
+    def _caption_not_saved(self, target: str, text: str, asked: int, reason: str) -> None:
+        if self._caption_edits.get(target) != asked:
+            return  # the user has changed this caption again since
+        self._unsaved[target] = text
+        self._unsaved_reason = reason
+        if reason.startswith(WRITE_REFUSED):  # a full disk may have room again later
+            self._retry.start()
+
+    def _save_again(self) -> None:
+        for target, text in list(self._unsaved.items()):
+            self._save_caption(target, text, again=True)
+
+    def _as_typed(self, target: str, row: Any) -> Any:
+        """A caption as the book has it, or the text the user typed for it if the book refused it."""
+        if target not in self._unsaved:
+            return row
+        return {**(row or {}), "text": self._unsaved[target], "source": "unsaved"}
 
     @property
     def unsaved_captions(self) -> int:
         return len(self._unsaved)
 
     def pick_caption(self, target: str, text: str) -> Task:
+        self._caption_edit_asked(target)
         return self.edit(
             "Use a suggestion",
             lambda project, _control: captions.pick_text(project, target, text),
@@ -975,22 +1011,24 @@ class MainWindow(QMainWindow):
 
     def confirm_lose(self, unsaved: int) -> bool:
         """Ask before closing with captions the book refused (tests answer for the user)."""
-        answer = QMessageBox.question(
-            self,
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
             "Not saved",
-            f"{unsaved} caption(s) could not be saved: the disk is full, or failing. They are saved "
-            "again every few seconds; free some space and wait, or close and lose them?",
+            f"{unsaved} caption(s) could not be saved: {self._unsaved_reason}",
+            parent=self,
         )
-        return answer == QMessageBox.StandardButton.Yes
+        box.setInformativeText("They are offered to the book again every few seconds.")
+        wait = box.addButton("Keep the Window Open", QMessageBox.ButtonRole.RejectRole)
+        box.addButton("Close and Lose Them", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(wait)
+        box.exec()
+        return box.clickedButton() is not wait
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Work already asked for is finished, not thrown away: a long job is stopped at its
         next step, every edit waiting is still saved, and the window goes as soon as both
         lanes are empty, without ever blocking the GUI thread."""
         if self.task is not None and not self._closing and not self.confirm_close(self.task.name):
-            event.ignore()
-            return
-        if self._unsaved and not self._closing and not self.confirm_lose(len(self._unsaved)):
             event.ignore()
             return
         self.autosave.flush()
@@ -1007,6 +1045,15 @@ class MainWindow(QMainWindow):
             self.hide()
             event.ignore()
             return
+        # Only now, with every save done: one refused on the way out is counted too.
+        if self._unsaved:
+            self._closing = False
+            self.show()
+            if not self.confirm_lose(len(self._unsaved)):
+                event.ignore()
+                return
+            self._unsaved.clear()
+        self._retry.stop()
         # The preview and the settings are this book's: they go with its window.
         for other in (self.pdf_preview, self.settings_dialog):
             if other is not None:

@@ -23,6 +23,9 @@ from mixbook_desktop.store.project import write_refused
 # the GUI thread may be delivering its queued signals: a crash far from its cause.
 _RETIRED: list[tuple[QObject, threading.Thread]] = []
 
+# How a failure begins when the OS or SQLite refused a write; what failed may work later.
+WRITE_REFUSED = "a write was refused"
+
 
 def retire(owner: QObject, thread: threading.Thread) -> None:
     """Keep `owner` until `thread` has ended; called on the GUI thread, which therefore lets go
@@ -89,7 +92,7 @@ class Task(QObject):
         except Exception as exc:  # a task's failure is shown to the user, never a crash
             detail = str(exc) or type(exc).__name__
             if write_refused(exc):
-                detail = f"not saved, a write was refused: the disk is full, or failing ({detail})"
+                detail = f"{WRITE_REFUSED}: the disk is full, or failing ({detail})"
             traceback.print_exc()
             self.failed.emit(detail)
         else:

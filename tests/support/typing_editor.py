@@ -2,9 +2,10 @@
 tests to kill. Usage: python -m tests.support.typing_editor BOOK PHOTO_NAME TEXT
 
 It selects the photo, types TEXT a key at a time (as a person does), prints "typed", then types
-on slowly, with a pause after every fifth word. It prints "more" at each word (w1, w2, ...),
-"saved" when an edit is saved, "refused" when the book refuses a save and "kept" once a refused
-text is saved after all. It never stops by itself: the test ends it with SIGKILL."""
+on slowly, with a pause after every fifth word. It prints "more" at each word (w1, w2, ...)
+and "saved" when an edit is saved. When the book refuses a save, it prints "refused" and stops
+typing; "kept" follows each save the book takes after that. It never stops by itself: the
+test ends it with SIGKILL."""
 
 from __future__ import annotations
 
@@ -27,7 +28,15 @@ def main() -> None:
     settings = QSettings(str(book.with_suffix(".ini")), QSettings.Format.IniFormat)
     window = MainWindow(book, settings)
     window.show()
-    window.undo_stack.indexChanged.connect(lambda _index: print("saved", flush=True))
+    refused = False
+    words = 0
+
+    def saved(_index: int) -> None:
+        print("saved", flush=True)
+        if refused:
+            print("kept", flush=True)  # a save the book took after it had refused one
+
+    window.undo_stack.indexChanged.connect(saved)
 
     def when_read() -> None:
         if window.overview is None or window.busy:
@@ -41,19 +50,18 @@ def main() -> None:
         print("typed", flush=True)
         QTimer.singleShot(100, more)
 
-    refused = False
-    words = 0
-
     def more() -> None:
         nonlocal refused, words
+        if window.unsaved_captions:
+            # The book refused a save: the user stops typing and waits for it to be saved.
+            refused = True
+            print("refused", flush=True)
+            return
         # Still typing when the kill comes: these letters may be lost, what came before not.
         # Numbered words, so that a test can tell which were lost.
         words += 1
         QTest.keyClicks(window.caption.editor, f" w{words}")
         print("more", flush=True)
-        if bool(window.unsaved_captions) != refused:
-            refused = not refused
-            print("refused" if refused else "kept", flush=True)
         # A pause after every fifth word, long enough for the autosave to save while idle.
         QTimer.singleShot(2000 if words % 5 == 0 else 100, more)
 
