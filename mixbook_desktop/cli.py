@@ -159,9 +159,15 @@ def cmd_relink(args: argparse.Namespace) -> int:
             f"[yellow]changed[/]    {escape(path)}: holds other content now, and the photo "
             "imported from it was not found (import the file to add what it holds now)"
         )
+    for path in report.replaced:
+        out.print(
+            f"[red]replaced[/]   {escape(path)}: another photo's file was put here; the photo "
+            "imported from it is in no file any more"
+        )
     out.print(
         f"{len(report.relinked)} relinked, {len(report.still_missing)} still missing"
         + (f", {len(report.changed)} changed" if report.changed else "")
+        + (f", {len(report.replaced)} replaced" if report.replaced else "")
     )
     return 0
 
@@ -327,8 +333,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     code = _run_export(book, pdf, book.parent / "pages")
     out.print(f"The book: {escape(str(pdf))}; its pages as pictures: {escape(str(book.parent / 'pages'))}")
     out.print(
-        f"Read it as JSON: mixbook-desktop photos {book} --json; "
-        f"the print check: mixbook-desktop check {book}"
+        f"Read it as JSON: mixbook-desktop photos {escape(str(book))} --json; "
+        f"the print check: mixbook-desktop check {escape(str(book))}"
     )
     if args.window == "no":
         return code
@@ -367,7 +373,7 @@ def _run_captions(
             )
     made = report.count(Source.MODEL) + report.count(Source.TEMPLATE)
     say(
-        f"{book}: {made} texts suggested ({report.count(Source.MODEL)} by the model, "
+        f"{escape(str(book))}: {made} texts suggested ({report.count(Source.MODEL)} by the model, "
         f"{report.count(Source.TEMPLATE)} from templates)" + (", cancelled" if report.cancelled else "")
     )
     return 0
@@ -595,7 +601,7 @@ def cmd_pages(args: argparse.Namespace) -> int:
             err.print(f"mixbook-desktop: {escape(str(exc))}")
             return 1
         for line in done:
-            (err.print if args.json else out.print)(line)
+            (err.print if args.json else out.print)(escape(line))
         if args.json:
             print(json.dumps(book_service.pages_json(project), indent=2, ensure_ascii=False))
         else:
@@ -607,7 +613,8 @@ def _print_problems(problems: list[Problem]) -> None:
     colour = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
     for problem in problems:
         out.print(
-            f"[{colour[problem.severity]}]{problem.severity.value:<7}[/] {problem.where}: {problem.message}"
+            f"[{colour[problem.severity]}]{problem.severity.value:<7}[/] "
+            f"{escape(str(problem.where))}: {escape(problem.message)}"
         )
 
 

@@ -126,7 +126,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
     for path, reason in report.failed:
         out.print(f"[red]error[/]      {escape(str(path))}: {escape(str(reason))}")
     out.print(
-        f"{args.book}: {len(report.uploaded)} uploaded, {report.skipped} already there, "
+        f"{escape(str(args.book))}: {len(report.uploaded)} uploaded, {report.skipped} already there, "
         f"{len(report.failed)} failed, {report.bytes_sent / 1e6:.1f} MB sent"
     )
     return 1 if report.failed else 0
@@ -161,8 +161,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         table.add_row(
             escape(Path(p.path).name),
             f"{len(p.local.faces)}/{len(p.cloud.faces)}",
-            f"{_emotions(p.local.emotions)} / {_emotions(p.cloud.emotions)}",
-            f"{', '.join(sorted(p.local.tags))} / {', '.join(sorted(p.cloud.tags))}",
+            escape(f"{_emotions(p.local.emotions)} / {_emotions(p.cloud.emotions)}"),
+            escape(f"{', '.join(sorted(p.local.tags))} / {', '.join(sorted(p.cloud.tags))}"),
             f"{p.local.moderation}/{p.cloud.moderation}",
             f"{p.agreement.overall:.0%}",
         )
@@ -188,7 +188,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         except CloudError as exc:
             err.print(f"[red]sync stopped[/] {escape(str(exc))}; your captions are safe in the book")
             return 1
-    out.print(f"{escape(str(args.book))}: {report.summary()}")
+    out.print(f"{escape(str(args.book))}: {escape(report.summary())}")
     return 0
 
 

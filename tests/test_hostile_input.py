@@ -962,9 +962,12 @@ def test_names_and_texts_with_markup_are_shown_as_they_are(demo_book: Path, tmp_
     kept = run_cli("caption", str(book), "--set", "book", "Our [bold]trip[/bold] [/x]")
     assert kept.stdout.startswith("book: your caption is kept"), kept.stdout
     assert "Our [bold]trip[/bold] [/x]" in run_cli("caption", str(book), "--history", "book").stdout
+    sha = json.loads(run_cli("photos", str(book), "--json").stdout)[0]["sha256"]
+    assert f"{book}: 1 texts suggested" in run_cli("caption", str(book), "--photo", sha).stdout
     laid = run_cli("layout", str(book))
     assert f"{book}: " in laid.stdout and "Our [bold]trip[/bold] [/x]" in laid.stdout, laid.stdout
     (folder / "share [").mkdir()
+    assert f"{book}: " in run_cli("check", str(book), check=False).stdout
     copy = folder / "share [" / "y].mbook"
     assert run_cli("share", str(book), str(copy)).stdout.startswith(f"{copy}: a copy to share")
     missing = run_cli("gui", str(folder / "none [" / "z].mbook"), check=False)

@@ -220,6 +220,34 @@ def test_relink_names_a_file_that_holds_other_content_now(tmp_path: Path, book: 
         assert relink_missing(project, [str(photos)]).changed == [a]
 
 
+def test_relink_of_swapped_files_gives_each_photo_its_own_content(tmp_path: Path, book: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(FIXTURE_PHOTOS / "piexif__r_canon.jpg", photos / "a.jpg")
+    shutil.copy(FIXTURE_PHOTOS / "piexif__r_sony.jpg", photos / "b.jpg")
+    shutil.copy(FIXTURE_PHOTOS / "orient__Landscape_3.jpg", photos / "m.jpg")
+    with Project.open(book, create=True) as project:
+        import_paths(project, [str(photos)])
+        before = {Path(r["file"]).name: r["sha256"] for r in PhotoStore(project).listing()}
+    os.rename(photos / "a.jpg", photos / "swap")
+    os.rename(photos / "b.jpg", photos / "a.jpg")
+    os.rename(photos / "swap", photos / "b.jpg")
+    os.rename(photos / "m.jpg", photos / "p.jpg")  # m's photo moved: p.jpg is new to the book
+    shown = run_cli("relink", str(book), str(photos))
+    assert "3 relinked, 0 still missing" in shown.stdout, shown.stdout
+    with Project.open(book) as project:
+        after = {Path(r["file"]).name: r["sha256"] for r in PhotoStore(project).listing()}
+        assert project.integrity_ok()
+    assert after == {"a.jpg": before["b.jpg"], "b.jpg": before["a.jpg"], "p.jpg": before["m.jpg"]}
+
+    # One file renamed over another: the other's photo is named as having no file any more.
+    os.rename(photos / "a.jpg", photos / "b.jpg")
+    shown = run_cli("relink", str(book), str(photos))
+    b = (photos / "b.jpg").resolve()
+    assert f"replaced   {b}: another photo's file was put here" in shown.stdout, shown.stdout
+    assert "1 relinked, 0 still missing, 1 replaced" in shown.stdout, shown.stdout
+
+
 def test_import_of_moved_file_relinks_instead_of_duplicating(tmp_path: Path, book: Path) -> None:
     first = tmp_path / "a.jpg"
     shutil.copy(FIXTURE_PHOTOS / "piexif__r_sony.jpg", first)

@@ -149,6 +149,36 @@ class PhotoStore:
                 [new_path, size, mtime_ns, old_path],
             )
 
+    def relink_many(self, moves: list[tuple[str, str, int, int]]) -> list[str]:
+        """Photos whose files moved, as (old path, new path, size, mtime_ns), all in one
+        transaction: files that traded places (a.jpg and b.jpg swapped) each end up with their
+        own photo. Returns the paths whose photo lost its file: another photo's file now sits
+        there, and its own content is nowhere."""
+        with self.db.atomic():
+            ids = {
+                old: row[0]
+                for old, *_ in moves
+                if (row := self.db.execute("SELECT id FROM files WHERE path = ?", [old]).fetchone())
+            }
+            moving = set(ids.values())
+            lost: list[str] = []
+            for _old, new, _size, _mtime in moves:
+                for file_id, status in self.db.execute("SELECT id, status FROM files WHERE path = ?", [new]):
+                    if file_id not in moving:
+                        if status == "ok":
+                            lost.append(new)
+                        self.db.execute("DELETE FROM files WHERE id = ?", [file_id])
+            # Paths are unique: every moving row leaves its path before any takes a new one.
+            for file_id in moving:
+                self.db.execute("UPDATE files SET path = ? WHERE id = ?", [f"\0moving {file_id}", file_id])
+            for old, new, size, mtime_ns in moves:
+                if old in ids:
+                    self.db.execute(
+                        "UPDATE files SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
+                        [new, size, mtime_ns, ids[old]],
+                    )
+        return lost
+
     def forget_errors(self, paths: list[str]) -> None:
         """Drop the error rows of these paths (folders read successfully since)."""
         with self.db.atomic():
