@@ -79,8 +79,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -x .venv/bin/mixbook-desk
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
     # The tests cover the optional InsightFace backend too, so its dependencies come along;
     # insightface itself without its declared opencv-python (see pyproject.toml).
-    # llama-cpp-python builds llama.cpp from source (no wheel for this platform): portable
-    # (not tuned to this CPU, so a bundle runs elsewhere) and without the multimodal part.
+    # llama-cpp-python builds llama.cpp from source (no wheel for this platform): not tuned to
+    # this CPU (ggml's portable default, AVX2 and FMA, so a bundle runs on other machines) and
+    # without the multimodal part.
     export CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"
     .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev,insightface]"
     .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt --no-deps insightface

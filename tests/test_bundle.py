@@ -74,6 +74,8 @@ def test_the_bundle_holds_the_models_libraries_and_plugins(bundle: Path) -> None
     assert list(inside.glob("llama_cpp/lib/libggml-cpu.so*")), "ggml's CPU backend"
     assert list(inside.glob("onnxruntime/capi/onnxruntime_pybind11_state*.so")), "onnxruntime"
     assert list(inside.glob("_dlib_pybind11*.so")), "dlib"
+    # The system's C++ runtime is used (a newer GL driver needs its own); see build.spec.
+    assert not list(inside.glob("libstdc++.so*")) and not list(inside.glob("libgcc_s.so*"))
     # The optional InsightFace backend and the build and test tools stay out.
     for left_out in ["insightface", "cv2", "skimage", "torch", "pytest", "hypothesis", "mypy", "tflite2onnx"]:
         assert not (inside / left_out).exists(), left_out
@@ -113,7 +115,7 @@ def test_the_bundle_makes_the_demo_book_anywhere_offline_without_a_display(
         )
     assert faces >= 5, "dlib's descriptors ran in the bundle"
     # Captions from the bundled GGUF through the bundled llama.cpp, not the template fallback.
-    assert by_model.get("smollm2_135m_instruct", 0) >= photos // 2, (by_model, log[-4000:])
+    assert by_model.get("smollm2_135m_instruct", 0) >= photos * 3 // 4, (by_model, log[-4000:])
 
     pdf = book.with_suffix(".pdf")
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
@@ -121,7 +123,15 @@ def test_the_bundle_makes_the_demo_book_anywhere_offline_without_a_display(
     assert pages >= 20
     assert len(list((book.parent / "pages").glob("*.png"))) == pages
     shots = sorted((book.parent / "screenshots").glob("*.png"))
-    assert {s.stem for s in shots} >= {"window-cover", "window-people", "settings", "pdf-preview"}
+    assert {s.stem for s in shots} == {
+        "window-cover",
+        "window-page-1",
+        "window-spread-2-3",
+        "window-people",
+        "window-book-title",
+        "settings",
+        "pdf-preview",
+    }
     for shot in shots:
         with Image.open(shot) as image:
             assert image.width >= 400 and image.height >= 300, shot.name

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from mixbook_desktop.analysis.manifest import ModelSpec, resolve
+from mixbook_desktop.analysis.manifest import ModelError, ModelSpec, resolve
+from mixbook_desktop.core import cpu
 
 
 class FaceEmbedder:
@@ -30,6 +31,9 @@ class FaceEmbedder:
     def load(self) -> None:
         if self._recognizer is not None:
             return
+        problem = cpu.refusal("dlib's face descriptor", cpu.DLIB)
+        if problem is not None:
+            raise ModelError(problem)
         import dlib
 
         _, predictor_path = resolve(self.landmarks_model)

@@ -15,6 +15,7 @@ it declares `opencv-python`, whose bundled Qt clashes with PySide6's, so OpenCV 
 from __future__ import annotations
 
 import importlib
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,11 @@ class InsightFaceBackend:
             model_zoo = importlib.import_module("insightface.model_zoo")
             face_align = importlib.import_module("insightface.utils.face_align")
         except ImportError as exc:
+            if getattr(sys, "frozen", False):  # the PyInstaller bundle, where pip cannot add it
+                raise ModelError(
+                    "the InsightFace backend is not in this bundle: run mixbook-desktop from a "
+                    "source checkout (scripts/setup.sh installs it) to use a face pack"
+                ) from exc
             raise ModelError(
                 f"the InsightFace backend needs the optional package insightface ({exc}); install it "
                 f"with: {INSTALL}"

@@ -17,6 +17,7 @@ from typing import Any
 from mixbook_desktop.analysis.manifest import ModelError, file_sha256, resolve
 from mixbook_desktop.captions.generator import Generated, GeneratorError, Message, Sampling
 from mixbook_desktop.captions.validate import ABBREVIATION
+from mixbook_desktop.core import cpu
 
 DEFAULT_MODEL = "smollm2_135m_instruct"
 GGUF_MAGIC = b"GGUF"
@@ -91,6 +92,9 @@ class LlamaCppGenerator:
         if self._llm is not None:
             return
         path, self._sha256 = self._locate()
+        problem = cpu.refusal("llama.cpp", cpu.LLAMA_CPP)
+        if problem is not None:
+            raise GeneratorError(problem)
         try:
             from llama_cpp import Llama
         except ImportError:
