@@ -338,6 +338,9 @@ class _PhotoTask:
             halted = True
         except _Fatal as exc:
             fatal = str(exc)
+            # At once, not when the main thread reads the message: another worker would
+            # otherwise start its next photo's request with the same refused credentials.
+            self.run.halt.set()
         except (_PhotoFailed, NotAnalysable) as exc:
             error = str(exc)
         except ClientError as exc:
