@@ -1017,7 +1017,8 @@ class MainWindow(QMainWindow):
             f"{unsaved} caption(s) could not be saved: {self._unsaved_reason}",
             parent=self,
         )
-        box.setInformativeText("They are offered to the book again every few seconds.")
+        if self._retry.isActive():
+            box.setInformativeText("They are offered to the book again every few seconds.")
         wait = box.addButton("Keep the Window Open", QMessageBox.ButtonRole.RejectRole)
         box.addButton("Close and Lose Them", QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(wait)
