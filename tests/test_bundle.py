@@ -74,6 +74,12 @@ def test_the_bundle_holds_the_models_libraries_and_plugins(bundle: Path) -> None
     assert list(inside.glob("llama_cpp/lib/libggml-cpu.so*")), "ggml's CPU backend"
     assert list(inside.glob("onnxruntime/capi/onnxruntime_pybind11_state*.so")), "onnxruntime"
     assert list(inside.glob("_dlib_pybind11*.so")), "dlib"
+    # What it holds and under which licence, with the GNU texts when the build machine has them.
+    notices = (inside / "THIRD-PARTY.txt").read_text(encoding="utf-8")
+    assert "PySide6_Essentials 6" in notices and "LGPL-3.0-only" in notices
+    assert "llama_cpp_python" in notices and "onnxruntime" in notices
+    if Path("/usr/share/common-licenses/LGPL-3").is_file():
+        assert (inside / "licenses" / "LGPL-3").is_file()
     # The system's C++ runtime is used (a newer GL driver needs its own); see build.spec.
     assert not list(inside.glob("libstdc++.so*")) and not list(inside.glob("libgcc_s.so*"))
     # The optional InsightFace backend and the build and test tools stay out.
