@@ -21,7 +21,7 @@ from mixbook_desktop.services import captions, people
 from mixbook_desktop.services import settings as settings_service
 from mixbook_desktop.store.book import BookStore
 from mixbook_desktop.store.project import Project
-from mixbook_desktop.ui import main_window as main_window_module
+from mixbook_desktop.ui import commands as commands_module
 from mixbook_desktop.ui.main_window import MainWindow
 from mixbook_desktop.ui.pdf_preview import ZoomMode
 from mixbook_desktop.ui.settings_dialog import JOBS_KEY, SettingsDialog, worker_count
@@ -112,7 +112,7 @@ def test_an_export_opens_a_preview_of_the_pdf_written(
     def full_disk(*_args: object, **_kw: object) -> None:
         raise ExportError("cannot write the PDF: no space left (a test's failure)")
 
-    monkeypatch.setattr(main_window_module, "write_pdf", full_disk)
+    monkeypatch.setattr(commands_module, "write_pdf", full_disk)
     second = pdf.stat().st_mtime_ns
     window.export_and_preview(pdf)
     idle(window, qtbot)
