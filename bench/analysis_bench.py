@@ -303,15 +303,7 @@ def write_figures(path: Path | None, rows: list[dict[str, Any]], quick: bool) ->
             )
         )
     peak = max(r["peak_rss_mb"] for r in rows)
-    figures.append(
-        results.Figure(
-            "peak RSS of the largest process",
-            peak,
-            "MB",
-            target=f"< {TARGET_RSS_MB:g} MB",
-            met=peak < TARGET_RSS_MB,
-        )
-    )
+    figures.append(results.peak_rss(peak, TARGET_RSS_MB))
     results.write(path, "analysis", figures, quick)
 
 

@@ -228,13 +228,7 @@ def write_figures(path: Path | None, rows: list[dict[str, float | str]], quick: 
             float(dev["floor_per_s"]),
             float(dev["ratio"]),
         ),
-        results.Figure(
-            "peak RSS of the largest process",
-            peak,
-            "MB",
-            target=f"< {TARGET_RSS_MB:g} MB",
-            met=peak < TARGET_RSS_MB,
-        ),
+        results.peak_rss(peak, TARGET_RSS_MB),
     ]
     results.write(path, "import", figures, quick)
 

@@ -31,6 +31,13 @@ class Figure:
     met: bool | None = None
 
 
+def peak_rss(peak_mb: float, limit_mb: float) -> Figure:
+    """The memory row the analysis and import benchmarks share."""
+    return Figure(
+        "peak RSS of the largest process", peak_mb, "MB", target=f"< {limit_mb:g} MB", met=peak_mb < limit_mb
+    )
+
+
 def add_options(parser: argparse.ArgumentParser, quick_help: str | None) -> None:
     """--json and --quick, the two options `bench/run` passes to every benchmark (None: the
     benchmark has its own --quick)."""

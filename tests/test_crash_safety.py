@@ -37,22 +37,31 @@ def _rows(book: Path, sql: str) -> set[tuple[Any, ...]]:
             return set()
 
 
-def _killed_at_random(args: list[str], rng: random.Random, longest: float) -> bool:
-    """Runs the command and SIGKILLs it after a random time up to `longest` seconds; False if
-    it finished first."""
-    process = subprocess.Popen(
+def _start(args: list[str]) -> subprocess.Popen[bytes]:
+    """The command in a process group of its own, so a kill takes its workers too."""
+    return subprocess.Popen(
         [sys.executable, "-m", "mixbook_desktop", *args],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _killed_at_random(args: list[str], rng: random.Random, longest: float) -> bool:
+    """Runs the command and SIGKILLs it after a random time up to `longest` seconds; False if
+    it finished first."""
+    process = _start(args)
     try:
         process.wait(timeout=rng.uniform(0.1, 1.0) * longest)
         return False
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        _kill(process)
         return True
 
 
@@ -60,21 +69,14 @@ def _killed_after_rows(args: list[str], book: Path, sql: str, rows: int) -> bool
     """Runs the command and SIGKILLs it as soon as `rows` more rows of `sql` are committed, a
     moment in the middle of its work; False if it finished first."""
     start = len(_rows(book, sql))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mixbook_desktop", *args],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = _start(args)
     while len(_rows(book, sql)) < start + rows:
         try:
             process.wait(timeout=0.02)  # doubles as the polling pause
             return False
         except subprocess.TimeoutExpired:
             continue
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    _kill(process)
     return True
 
 
